@@ -34,6 +34,10 @@ type Vuln struct {
 	Affected   []Affected
 	References []string // URLs
 	Source     string   // the source location the record came from
+
+	// m is the compiled matcher (pre-parsed versions), set by ParseOSV,
+	// ParsePyPAYAML and Build. Affected must not change afterwards.
+	m *compiledVuln
 }
 
 // Affected is one PyPI package entry of a record.

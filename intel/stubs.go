@@ -13,33 +13,6 @@ import (
 	"go.uber.org/zap"
 )
 
-// Snapshot is an immutable, indexed set of records.
-type Snapshot struct {
-	// ID identifies the content: "sha256:<12 hex>/<records>/<newest modified RFC3339>".
-	ID             string
-	Records        int
-	NewestModified time.Time
-	LoadedAt       time.Time
-}
-
-// Affecting returns the non-withdrawn records that affect name@version
-// (name is normalized by the callee; PEP 440 ordering; versions list and
-// ranges both count; introduced "0" without end covers every version).
-func (s *Snapshot) Affecting(name, version string) []*Vuln { return nil }
-
-// ForName returns every non-withdrawn record naming the package.
-func (s *Snapshot) ForName(name string) []*Vuln { return nil }
-
-// Lookup finds a record by id or alias.
-func (s *Snapshot) Lookup(id string) *Vuln { return nil }
-
-// Affects reports whether v affects name@version.
-func (v *Vuln) Affects(name, version string) bool { return false }
-
-// Build makes a snapshot from records (merged by id: newest Modified wins;
-// aliases deduplicated).
-func Build(records []*Vuln) *Snapshot { return nil }
-
 // FeedConfig configures a Feed.
 type FeedConfig struct {
 	Sources []SourceConfig

@@ -1,0 +1,324 @@
+package intel
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Snapshot is an immutable, indexed set of records. It is safe for
+// concurrent use.
+type Snapshot struct {
+	// ID identifies the content: "sha256:<12 hex>/<records>/<newest modified RFC3339>".
+	ID             string
+	Records        int
+	NewestModified time.Time
+	LoadedAt       time.Time
+
+	all    []*Vuln                // sorted by id
+	byName map[string][]nameEntry // normalized package name -> entries
+	byID   map[string]*Vuln       // id -> record
+	alias  map[string]*Vuln       // alias (or merged-away id) -> record
+	folded map[string]*Vuln       // upper-cased id/alias -> record, for case-insensitive lookups
+}
+
+// nameEntry is one affected entry of a record for one package.
+type nameEntry struct {
+	v *Vuln
+	a *compiledAffected
+}
+
+// Affecting returns the non-withdrawn records that affect name@version
+// (name is normalized by the callee; PEP 440 ordering; versions list and
+// ranges both count; introduced "0" without end covers every version).
+// The result is ordered by record id.
+func (s *Snapshot) Affecting(name, version string) []*Vuln {
+	if s == nil {
+		return nil
+	}
+	entries := s.byName[NormalizeName(name)]
+	if len(entries) == 0 {
+		return nil
+	}
+	q := parseVersion(strings.TrimSpace(version))
+	var out []*Vuln
+	for i := range entries {
+		e := &entries[i]
+		if len(out) > 0 && out[len(out)-1] == e.v {
+			continue // another entry of a record already matched
+		}
+		if e.a.matches(q) {
+			out = append(out, e.v)
+		}
+	}
+	return out
+}
+
+// ForName returns every non-withdrawn record naming the package, ordered
+// by id.
+func (s *Snapshot) ForName(name string) []*Vuln {
+	if s == nil {
+		return nil
+	}
+	entries := s.byName[NormalizeName(name)]
+	var out []*Vuln
+	for _, e := range entries {
+		if len(out) == 0 || out[len(out)-1] != e.v {
+			out = append(out, e.v)
+		}
+	}
+	return out
+}
+
+// Lookup finds a record by id or alias (an exact id wins over an alias;
+// case-insensitive as a last resort). Withdrawn records are found too.
+func (s *Snapshot) Lookup(id string) *Vuln {
+	if s == nil {
+		return nil
+	}
+	id = strings.TrimSpace(id)
+	if v := s.byID[id]; v != nil {
+		return v
+	}
+	if v := s.alias[id]; v != nil {
+		return v
+	}
+	return s.folded[strings.ToUpper(id)]
+}
+
+// All returns every record of the snapshot (withdrawn ones included),
+// ordered by id. The slice must not be modified.
+func (s *Snapshot) All() []*Vuln {
+	if s == nil {
+		return nil
+	}
+	return s.all
+}
+
+// Packages returns the number of distinct package names indexed.
+func (s *Snapshot) Packages() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.byName)
+}
+
+// Build makes a snapshot from records. Records with the same id are merged:
+// the newest Modified wins (on a tie, the later one in records). Records
+// that alias each other (one's id is listed among the other's aliases, as
+// a PYSEC record and its GHSA twin) count once: the newest Modified is
+// kept, the aliases are united, and affected packages only the other one
+// names are added to it so that no coverage is lost. Build takes ownership
+// of records: they must not be modified afterwards; records built by hand
+// are compiled here.
+func Build(records []*Vuln) *Snapshot {
+	// 1. merge by id.
+	byID := make(map[string]*Vuln, len(records))
+	for _, v := range records {
+		if v == nil || v.ID == "" {
+			continue
+		}
+		if v.m == nil {
+			v.m = compileVuln(v)
+		}
+		if old, ok := byID[v.ID]; !ok || !v.Modified.Before(old.Modified) {
+			byID[v.ID] = v
+		}
+	}
+	ids := make([]string, 0, len(byID))
+	for id := range byID {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+
+	// 2. group records that alias each other (union-find over ids).
+	parent := make(map[string]string)
+	var find func(string) string
+	find = func(x string) string {
+		p, ok := parent[x]
+		if !ok || p == x {
+			return x
+		}
+		r := find(p)
+		parent[x] = r
+		return r
+	}
+	grouped := make(map[string]bool)
+	union := func(a, b string) {
+		grouped[a], grouped[b] = true, true
+		ra, rb := find(a), find(b)
+		if ra == rb {
+			return
+		}
+		if ra < rb {
+			parent[rb] = ra
+		} else {
+			parent[ra] = rb
+		}
+	}
+	for _, id := range ids {
+		for _, a := range byID[id].Aliases {
+			if a != id && byID[a] != nil {
+				union(id, a)
+			}
+		}
+	}
+	groups := make(map[string][]*Vuln)
+	for _, id := range ids {
+		if grouped[id] {
+			r := find(id)
+			groups[r] = append(groups[r], byID[id])
+		}
+	}
+
+	all := make([]*Vuln, 0, len(ids))
+	merged := make(map[string]bool)
+	for _, id := range ids {
+		r := find(id)
+		if g := groups[r]; len(g) > 1 {
+			if merged[r] {
+				continue
+			}
+			merged[r] = true
+			all = append(all, mergeGroup(g))
+			continue
+		}
+		all = append(all, byID[id])
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	return index(all)
+}
+
+// mergeGroup keeps the newest record of a group of records aliasing each
+// other (ties: smallest id), unites aliases and adds missing packages. The
+// kept record is copied, never modified.
+func mergeGroup(g []*Vuln) *Vuln {
+	best := g[0]
+	for _, v := range g[1:] {
+		if v.Modified.After(best.Modified) {
+			best = v
+		}
+	}
+	out := *best
+	seen := map[string]bool{out.ID: true}
+	out.Aliases = nil
+	addAlias := func(a string) {
+		if a != "" && !seen[a] {
+			seen[a] = true
+			out.Aliases = append(out.Aliases, a)
+		}
+	}
+	for _, a := range best.Aliases {
+		addAlias(a)
+	}
+	names := map[string]bool{}
+	for _, a := range best.Affected {
+		names[NormalizeName(a.Name)] = true
+	}
+	extra := false
+	for _, v := range g {
+		if v == best {
+			continue
+		}
+		addAlias(v.ID)
+		for _, a := range v.Aliases {
+			addAlias(a)
+		}
+		for _, a := range v.Affected {
+			if n := NormalizeName(a.Name); !names[n] {
+				if !extra {
+					out.Affected = append([]Affected(nil), out.Affected...)
+					extra = true
+				}
+				names[n] = true
+				out.Affected = append(out.Affected, a)
+			}
+		}
+		out.Malicious = out.Malicious || v.Malicious
+		out.CWEs = unionStrings(out.CWEs, v.CWEs)
+	}
+	out.Malicious = out.Malicious || isMalicious(&out)
+	if extra {
+		out.m = compileVuln(&out)
+	}
+	return &out
+}
+
+func unionStrings(a, b []string) []string {
+	if len(b) == 0 {
+		return a
+	}
+	seen := make(map[string]bool, len(a)+len(b))
+	out := make([]string, 0, len(a)+len(b))
+	for _, s := range a {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, s := range b {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// index builds the lookup structures of a snapshot from merged records
+// sorted by id.
+func index(all []*Vuln) *Snapshot {
+	s := &Snapshot{
+		Records:  len(all),
+		LoadedAt: time.Now().UTC(),
+		all:      all,
+		byName:   make(map[string][]nameEntry),
+		byID:     make(map[string]*Vuln, len(all)),
+		alias:    make(map[string]*Vuln, len(all)*2),
+		folded:   make(map[string]*Vuln, len(all)*3),
+	}
+	h := sha256.New()
+	for _, v := range all {
+		s.byID[v.ID] = v
+		if v.Modified.After(s.NewestModified) {
+			s.NewestModified = v.Modified
+		}
+		h.Write([]byte(v.ID))
+		h.Write([]byte{0})
+		h.Write([]byte(v.Modified.UTC().Format(time.RFC3339Nano)))
+		h.Write([]byte{'\n'})
+		if v.Withdrawn.IsZero() {
+			c := v.m
+			for i := range c.affected {
+				a := &c.affected[i]
+				s.byName[a.name] = append(s.byName[a.name], nameEntry{v: v, a: a})
+			}
+		}
+	}
+	for _, v := range all {
+		for _, a := range v.Aliases {
+			if _, ok := s.alias[a]; !ok && s.byID[a] == nil {
+				s.alias[a] = v
+			}
+		}
+	}
+	for _, v := range all {
+		if k := strings.ToUpper(v.ID); s.folded[k] == nil {
+			s.folded[k] = v
+		}
+	}
+	for _, v := range all {
+		for _, a := range v.Aliases {
+			if k := strings.ToUpper(a); s.folded[k] == nil {
+				s.folded[k] = v
+			}
+		}
+	}
+	s.ID = "sha256:" + hex.EncodeToString(h.Sum(nil))[:12] + "/" +
+		itoa(len(all)) + "/" + s.NewestModified.UTC().Format(time.RFC3339)
+	return s
+}
+
+func itoa(n int) string { return uitoa(uint64(n)) }
