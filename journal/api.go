@@ -1,6 +1,3 @@
-// Package journal stores every decision of the proxy durably (SQLite or
-// PostgreSQL) through a bounded, batched writer that keeps writes off the
-// request path, and answers the Requests queries of the admin API and console.
 package journal
 
 import (

@@ -1,0 +1,83 @@
+package journal
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// sqliteBusyTimeout is how long a connection waits for a lock held by
+// another process before failing with SQLITE_BUSY.
+const sqliteBusyTimeout = 10 * time.Second
+
+func openSQLite(ctx context.Context, path string) (Store, error) {
+	if path == "" {
+		return nil, fmt.Errorf("journal: sqlite: empty path")
+	}
+	if strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("journal: sqlite: path %q must not contain '?'", path)
+	}
+	busy := fmt.Sprintf("_busy_timeout=%d", sqliteBusyTimeout.Milliseconds())
+	memory := path == ":memory:"
+	if !memory {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, fmt.Errorf("journal: sqlite: create directory: %w", err)
+			}
+		}
+	}
+	// The writer: one connection, BEGIN IMMEDIATE so a transaction takes the
+	// write lock up front (no deadlock-prone lock upgrades), WAL so readers
+	// never block it, synchronous=NORMAL (durable across process crashes; a
+	// power loss can only lose the last commits, never corrupt).
+	wdsn := path + "?" + busy + "&_txlock=immediate&_synchronous=NORMAL&_pragma=temp_store(MEMORY)"
+	if !memory {
+		wdsn += "&_journal_mode=WAL"
+	}
+	w, err := sql.Open("sqlite", wdsn)
+	if err != nil {
+		return nil, fmt.Errorf("journal: sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("journal: sqlite: open %s: %w", path, err)
+	}
+	s := &sqlStore{d: sqliteDialect, w: w, r: w}
+	if err := migrate(ctx, w, sqliteDialect, migrationsFor(sqliteDialect)); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// Refresh planner statistics cheaply (bounded work, only when useful).
+	_, _ = w.ExecContext(ctx, "PRAGMA analysis_limit=1000")
+	_, _ = w.ExecContext(ctx, "PRAGMA optimize=0x10002")
+	if memory {
+		return s, nil
+	}
+	r, err := sql.Open("sqlite", path+"?"+busy+"&_query_only=1&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16384)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("journal: sqlite: %w", err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(5 * time.Minute)
+	if err := r.PingContext(ctx); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("journal: sqlite: open reader %s: %w", path, err)
+	}
+	s.r = r
+	return s, nil
+}
