@@ -1,0 +1,1207 @@
+package osaproxy
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/osaproxy/caddy-osaproxy/internal/clock"
+	"github.com/osaproxy/caddy-osaproxy/journal"
+	"github.com/osaproxy/caddy-osaproxy/policy"
+	"github.com/osaproxy/caddy-osaproxy/pypi"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler is the osa_proxy HTTP handler: a complete reverse proxy for
+// package repositories that filters index responses, refuses forbidden
+// downloads before any upstream byte reaches the client, and records every
+// decision. It forwards through Caddy's own reverse_proxy (one provisioned
+// per upstream host), so transport, TLS and timeouts are Caddy's.
+//
+// Requests whose first path segment is not a configured repository are
+// passed to the next handler.
+type Handler struct {
+	// WorkMode is warmup, spectator, moderate, strict (default) or
+	// strict_wait. warmup never blocks and records nothing; spectator never
+	// blocks and records what would have been blocked; moderate blocks by
+	// policy and lets unscanned components pass; strict also blocks
+	// unscanned components; strict_wait waits up to scan_timeout for the
+	// intelligence and blocks on timeout.
+	WorkMode string `json:"work_mode,omitempty"`
+
+	// BlockStatus is the HTTP status of a blocked response (default 403).
+	BlockStatus int `json:"block_status,omitempty"`
+
+	// StatusLine puts a short, sanitized block reason in the HTTP/1.x status
+	// line (e.g. "403 Blocked: evil 1.0 MAL-2024-1"). HTTP/2 has no reason
+	// phrase; the reason is always in the X-OSA-Reason header and the body.
+	StatusLine bool `json:"status_line,omitempty"`
+
+	// RemoveBlockedVersions removes the files of blocked versions from index
+	// responses (default true). false keeps them, marked yanked with the
+	// reason, without their metadata attributes; their downloads stay blocked.
+	RemoveBlockedVersions *bool `json:"remove_blocked_versions,omitempty"`
+
+	// BlockOnErrors blocks when a decision cannot be made because of an
+	// error (fail closed; default true). false lets such components pass.
+	BlockOnErrors *bool `json:"block_on_errors,omitempty"`
+
+	// ScanTimeout bounds how long strict_wait holds a request waiting for a
+	// verdict (default 30s).
+	ScanTimeout caddy.Duration `json:"scan_timeout,omitempty"`
+
+	// MaxIndexSize is the largest upstream project page (decoded) that will
+	// be filtered (default 64 MiB). Larger pages are refused with 502 in
+	// blocking modes.
+	MaxIndexSize int64 `json:"max_index_size,omitempty"`
+
+	// Repositories are the proxied repositories.
+	Repositories []*Repository `json:"repositories,omitempty"`
+
+	app    *App
+	repos  map[string]*Repository
+	logger *zap.Logger
+	bufs   sync.Pool
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.osa_proxy",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision sets up the handler and its upstream proxies.
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	registerMetrics(ctx.GetMetricsRegistry())
+	appIface, err := ctx.App("osa")
+	if err != nil {
+		return fmt.Errorf("getting osa app: %v", err)
+	}
+	h.app = appIface.(*App)
+	if h.WorkMode == "" {
+		h.WorkMode = ModeStrict
+	}
+	if h.BlockStatus == 0 {
+		h.BlockStatus = http.StatusForbidden
+	}
+	if h.ScanTimeout == 0 {
+		h.ScanTimeout = caddy.Duration(30 * time.Second)
+	}
+	if h.MaxIndexSize == 0 {
+		h.MaxIndexSize = 64 << 20
+	}
+	h.repos = make(map[string]*Repository)
+	for _, r := range h.Repositories {
+		if r == nil {
+			continue
+		}
+		if _, dup := h.repos[r.Name]; dup {
+			return fmt.Errorf("repository %q is defined twice", r.Name)
+		}
+		if err := r.provision(ctx); err != nil {
+			return err
+		}
+		h.repos[r.Name] = r
+	}
+	h.bufs.New = func() any { return new(bytes.Buffer) }
+	return nil
+}
+
+// Validate checks the configuration.
+func (h *Handler) Validate() error {
+	if !validMode(h.WorkMode) {
+		return fmt.Errorf("work_mode %q: want warmup, spectator, moderate, strict or strict_wait", h.WorkMode)
+	}
+	if h.BlockStatus < 400 || h.BlockStatus > 599 {
+		return fmt.Errorf("block_status %d: must be a 4xx or 5xx status", h.BlockStatus)
+	}
+	if len(h.repos) == 0 {
+		return errors.New("at least one repository is required")
+	}
+	return nil
+}
+
+func (h *Handler) removeBlocked() bool { return h.RemoveBlockedVersions == nil || *h.RemoveBlockedVersions }
+func (h *Handler) blockOnErrors() bool { return h.BlockOnErrors == nil || *h.BlockOnErrors }
+
+// exchange is the state of one proxied request.
+type exchange struct {
+	h      *Handler
+	repo   *Repository
+	route  pypi.Route
+	rc     pypi.RepoContext
+	prefix string // link prefix: [stripped path]/<repo>[/<b64>]
+	opts   modeOpts
+	start  time.Time
+	r      *http.Request
+}
+
+// ServeHTTP implements caddyhttp.MiddlewareHandler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
+	escaped := r.URL.EscapedPath()
+	if len(escaped) < 2 || escaped[0] != '/' {
+		return next.ServeHTTP(w, r)
+	}
+	repoSeg, rest := cutSegment(escaped)
+	repo := h.repos[repoSeg]
+	if repo == nil {
+		return next.ServeHTTP(w, r)
+	}
+	x := &exchange{h: h, repo: repo, start: time.Now(), r: r}
+	x.opts = modeOpts{Mode: h.WorkMode, BlockOnErrors: h.blockOnErrors(), ScanTimeout: time.Duration(h.ScanTimeout)}
+	if repo.WorkMode != "" {
+		x.opts.Mode = repo.WorkMode
+	}
+	prefix := "/" + repoSeg
+	if repo.URLEncodedConfig && rest != "" && rest != "/" {
+		seg, after := cutSegment(rest)
+		if !isRouteRoot(seg) {
+			rc, err := pypi.ParseContext(seg)
+			if err != nil {
+				return x.plainError(w, http.StatusBadRequest, "invalid repository context segment: "+err.Error())
+			}
+			x.rc = rc
+			prefix += "/" + seg
+			rest = after
+		}
+	}
+	if rest == "" {
+		rest = "/"
+	}
+	route, err := pypi.Classify(rest, repo.addKeys)
+	if err != nil {
+		var pe *pypi.Error
+		if errors.As(err, &pe) {
+			return x.plainError(w, pe.Status, pe.Msg)
+		}
+		return x.plainError(w, http.StatusBadRequest, err.Error())
+	}
+	x.route = route
+	x.prefix = strippedPrefix(r) + prefix
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		return x.plainError(w, http.StatusMethodNotAllowed, "only GET and HEAD are supported")
+	}
+	if route.Redirect != "" {
+		loc := x.prefix + route.Redirect
+		if r.URL.RawQuery != "" {
+			loc += "?" + r.URL.RawQuery
+		}
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusMovedPermanently)
+		return nil
+	}
+	switch route.Op {
+	case pypi.OpProjectList:
+		return x.serveProjectList(w, r)
+	case pypi.OpIndex:
+		return x.serveIndex(w, r)
+	case pypi.OpJSON:
+		return x.serveJSONAPI(w, r)
+	default:
+		return x.serveFile(w, r)
+	}
+}
+
+// cutSegment splits "/a/b/c" into "a" and "/b/c".
+func cutSegment(p string) (string, string) {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i:]
+	}
+	return p, ""
+}
+
+func isRouteRoot(seg string) bool {
+	switch seg {
+	case "simple", "packages", "pypi", "x":
+		return true
+	}
+	return false
+}
+
+// strippedPrefix recovers a path prefix removed by handle_path/uri strip_prefix
+// before this handler, so links keep working behind it.
+func strippedPrefix(r *http.Request) string {
+	orig, ok := caddyhttp.GetVar(r.Context(), "osa_orig_path").(string)
+	if !ok {
+		if or, ok2 := r.Context().Value(caddyhttp.OriginalRequestCtxKey).(http.Request); ok2 && or.URL != nil {
+			orig = or.URL.EscapedPath()
+		}
+	}
+	cur := r.URL.EscapedPath()
+	if orig != "" && orig != cur && strings.HasSuffix(orig, cur) {
+		return strings.TrimSuffix(orig, cur)
+	}
+	return ""
+}
+
+// component builds the policy component for the request's repository.
+func (x *exchange) component(name, version string) policy.Component {
+	return policy.Component{
+		Ecosystem:       "pypi",
+		Name:            name,
+		Version:         version,
+		Repository:      x.repo.Name,
+		RepoManagerHost: x.rc.RepoManagerHost,
+		RepoName:        x.rc.RepoName,
+	}
+}
+
+// forward sends the request to an upstream through its reverse proxy.
+// upPath is the escaped path relative to the upstream base.
+func (x *exchange) forward(w http.ResponseWriter, r *http.Request, up *upstream, upPath string, edit func(http.Header)) error {
+	r2 := r.Clone(r.Context())
+	u, err := url.Parse(up.base.EscapedPath() + upPath)
+	if err != nil {
+		return caddyhttp.Error(http.StatusBadRequest, err)
+	}
+	r2.URL.Path, r2.URL.RawPath, r2.URL.RawQuery, r2.URL.Fragment = u.Path, u.RawPath, "", ""
+	r2.RequestURI = r2.URL.RequestURI()
+	if !x.repo.credentialsAllowed(up) {
+		r2.Header.Del("Authorization")
+		r2.Header.Del("Cookie")
+	}
+	r2.Header.Del("Proxy-Authorization")
+	if edit != nil {
+		edit(r2.Header)
+	}
+	return up.proxy.ServeHTTP(w, r2, caddyhttp.HandlerFunc(func(http.ResponseWriter, *http.Request) error { return nil }))
+}
+
+// mapper returns the link mapper for a page fetched from up at upPath.
+func (x *exchange) mapper(up *upstream, upPath string) *pageMapper {
+	page, err := url.Parse(up.str + upPath)
+	if err != nil {
+		page = up.base
+	}
+	return &pageMapper{table: &x.repo.mapper, page: page, prefix: x.prefix}
+}
+
+// ---------------------------------------------------------------------------
+// Index pages
+
+func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
+	media, format, ok := pypi.Negotiate(r.Header.Get("Accept"), r.URL.Query().Get("format"))
+	if !ok {
+		w.Header().Set("Vary", "Accept")
+		return x.plainError(w, http.StatusNotAcceptable, "acceptable media types: text/html, "+pypi.MediaV1HTML+", "+pypi.MediaV1JSON)
+	}
+	h := x.h
+	buf := h.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer h.bufs.Put(buf)
+	bw := &bufferWriter{header: make(http.Header), buf: buf, limit: h.MaxIndexSize}
+	err := x.forward(bw, r, x.repo.registry, x.route.UpstreamPath, func(hd http.Header) {
+		hd.Set("Accept", media)
+		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
+			hd.Del(k)
+		}
+	})
+	rec := journal.Record{Package: x.route.Project, Operation: string(pypi.OpIndex)}
+	if err != nil {
+		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
+	}
+	if bw.overflow {
+		return x.upstreamFailure(w, rec, fmt.Sprintf("upstream index is larger than max_index_size (%d bytes); refusing to serve it unfiltered", h.MaxIndexSize))
+	}
+	if bw.status != http.StatusOK {
+		return x.passUpstream(w, bw, rec)
+	}
+	body, err := decodeBody(bw.header, buf.Bytes(), h.MaxIndexSize)
+	if err != nil {
+		return x.upstreamFailure(w, rec, err.Error())
+	}
+	ct := bw.header.Get("Content-Type")
+	if f, ok := formatOf(ct); ok {
+		format = f
+	} else {
+		return x.upstreamFailure(w, rec, fmt.Sprintf("upstream index has unexpected Content-Type %q", ct))
+	}
+	ix, err := pypi.ParseIndex(body, format, x.route.Project)
+	if err != nil {
+		return x.upstreamFailure(w, rec, "upstream index could not be parsed: "+err.Error())
+	}
+
+	t0 := time.Now()
+	edits, sum := x.decideIndex(ix)
+	metrics.verdictLatency.WithLabelValues(string(pypi.OpIndex)).Observe(time.Since(t0).Seconds())
+	rec.Snapshot, rec.Removed = sum.snapshot, sum.removed
+	rec.Policies, rec.Advisories, rec.Reason = sum.policies(), sum.advisories(), sum.reason()
+	rec.Status = sum.status
+
+	if sum.allBlocked {
+		rec.Status = sum.blockStatus
+		return x.block(w, rec, blockInfo{
+			Package: x.route.Project, Status: sum.blockStatus,
+			Headline: fmt.Sprintf("every version of %s is blocked", x.route.Project),
+			Details:  sum.details(), Policies: rec.Policies, Advisories: rec.Advisories, Snapshot: sum.snapshot,
+		})
+	}
+	mapper := x.mapper(x.repo.registry, x.route.UpstreamPath).withBase(ix.BaseHref)
+	out := h.bufs.Get().(*bytes.Buffer)
+	out.Reset()
+	defer h.bufs.Put(out)
+	rendered, err := ix.Render(out.Bytes()[:0], edits, mapper)
+	if err != nil {
+		return x.upstreamFailure(w, rec, "filtering the index failed: "+err.Error())
+	}
+	*out = *bytes.NewBuffer(rendered) // keep the grown slice for the pool
+
+	etag := x.etag(rendered, sum.snapshot)
+	hdr := w.Header()
+	copyHeaders(hdr, bw.header, "Content-Type", "X-Pypi-Last-Serial", "Access-Control-Allow-Origin")
+	hdr.Set("Vary", "Accept")
+	hdr.Set("ETag", etag)
+	hdr.Set("Cache-Control", "max-age=0, must-revalidate")
+	if rec.Removed > 0 {
+		hdr.Set("X-OSA-Removed", strconv.Itoa(rec.Removed))
+	}
+	rec.HTTPStatus = http.StatusOK
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		rec.HTTPStatus = http.StatusNotModified
+		x.record(rec)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(rendered)))
+	x.record(rec)
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = w.Write(rendered)
+	return err
+}
+
+// etag is computed over the bytes sent plus the policy and intel state.
+func (x *exchange) etag(body []byte, snap string) string {
+	hs := sha256.New()
+	hs.Write(body)
+	io.WriteString(hs, "\x00"+x.h.app.engine.Generation()+"\x00"+snap+"\x00"+x.opts.Mode)
+	return `"osa-` + base64.RawURLEncoding.EncodeToString(hs.Sum(nil)[:15]) + `"`
+}
+
+func etagMatch(inm, etag string) bool {
+	if inm == "" {
+		return false
+	}
+	for _, t := range strings.Split(inm, ",") {
+		t = strings.TrimSpace(t)
+		t = strings.TrimPrefix(t, "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
+}
+
+func formatOf(ct string) (pypi.Format, bool) {
+	mt := strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	switch mt {
+	case pypi.MediaTextHTML, pypi.MediaV1HTML, "application/vnd.pypi.simple.latest+html":
+		return pypi.FormatHTML, true
+	case pypi.MediaV1JSON, "application/vnd.pypi.simple.latest+json":
+		return pypi.FormatJSON, true
+	}
+	return 0, false
+}
+
+// indexSummary aggregates the decisions for one index page.
+type indexSummary struct {
+	status, blockStatus string
+	snapshot            string
+	removed             int
+	allBlocked          bool
+	pols                map[string]struct{}
+	advs                map[string]struct{}
+	lines               []string
+}
+
+func (s *indexSummary) policies() []string   { return sortedKeys(s.pols) }
+func (s *indexSummary) advisories() []string { return sortedKeys(s.advs) }
+func (s *indexSummary) reason() string {
+	if len(s.lines) == 0 {
+		return ""
+	}
+	const max = 20
+	if len(s.lines) > max {
+		return strings.Join(s.lines[:max], "; ") + fmt.Sprintf("; and %d more", len(s.lines)-max)
+	}
+	return strings.Join(s.lines, "; ")
+}
+func (s *indexSummary) details() []string { return s.lines }
+
+// decideIndex decides every file of a page: one decision per version unless
+// the policies look at individual files.
+func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
+	a := x.h.app
+	sum := &indexSummary{status: journal.StatusNotBlocked, pols: map[string]struct{}{}, advs: map[string]struct{}{}}
+	edits := make([]pypi.Edit, len(ix.Files))
+	if !x.repo.scanManifest() || x.opts.Mode == ModeWarmup {
+		return edits, sum
+	}
+	proj := projectOf(ix)
+	perFile := a.engine.FileSensitive()
+	memo := make(map[string]verdict)
+	seenVersion := make(map[string]bool)
+	kept := 0
+	ctx := x.r.Context()
+	for i := range ix.Files {
+		f := &ix.Files[i]
+		x.h.app.learnFile(f, ix.Project, ix.ProjectStatus)
+		var v verdict
+		mk := f.Version
+		if perFile {
+			mk = f.Filename
+		}
+		if mv, ok := memo[mk]; ok {
+			v = mv
+		} else {
+			c := x.component(ix.Project, f.Version)
+			fillFromIndex(&c, f, ix.ProjectStatus)
+			v = a.decide(ctx, &c, proj, x.opts)
+			memo[mk] = v
+		}
+		if v.Snapshot != "" {
+			sum.snapshot = v.Snapshot
+		}
+		if v.Status != journal.StatusNotBlocked {
+			for _, m := range v.Decision.Matches {
+				sum.pols[m.Policy] = struct{}{}
+			}
+			for _, ad := range v.Decision.Advisories {
+				sum.advs[ad] = struct{}{}
+			}
+			if !seenVersion[f.Version] {
+				seenVersion[f.Version] = true
+				sum.lines = append(sum.lines, v.Reason)
+			}
+			if sum.status == journal.StatusNotBlocked || v.Block {
+				sum.status = v.Status
+			}
+		}
+		if v.Block {
+			sum.blockStatus = v.Status
+			if x.h.removeBlocked() {
+				edits[i] = pypi.Edit{Action: pypi.Remove, Reason: v.Reason}
+			} else {
+				edits[i] = pypi.Edit{Action: pypi.Mark, Reason: "blocked by osa_proxy: " + v.Reason}
+			}
+			sum.removed++
+			for _, m := range v.Decision.Matches {
+				metrics.blocks.WithLabelValues(x.repo.Name, m.Policy).Inc()
+			}
+			continue
+		}
+		kept++
+	}
+	if sum.removed > 0 {
+		metrics.removed.WithLabelValues(x.repo.Name).Add(float64(sum.removed))
+		// The page was served (filtered): the request itself was not blocked.
+		sum.status = journal.StatusNotBlocked
+	}
+	sum.allBlocked = len(ix.Files) > 0 && kept == 0
+	return edits, sum
+}
+
+// fillFromIndex copies what the index says about a file into a component.
+func fillFromIndex(c *policy.Component, f *pypi.IndexFile, status string) {
+	c.Filename = f.Filename
+	c.PackageType = string(f.Type)
+	c.Sha256 = f.Sha256
+	c.UploadTime = f.UploadTime
+	c.Yanked = f.Yanked
+	c.ProjectStatus = status
+}
+
+// projectOf summarizes a page for cooldown decisions.
+func projectOf(ix *pypi.Index) *policy.Project {
+	p := &policy.Project{ReleaseTimes: make(map[string]time.Time)}
+	for i := range ix.Files {
+		f := &ix.Files[i]
+		if f.Version == "" {
+			continue
+		}
+		t, seen := p.ReleaseTimes[f.Version]
+		if !seen {
+			p.Versions = append(p.Versions, f.Version)
+		}
+		if !f.UploadTime.IsZero() && (t.IsZero() || f.UploadTime.Before(t)) {
+			p.ReleaseTimes[f.Version] = f.UploadTime
+		} else if !seen {
+			p.ReleaseTimes[f.Version] = t
+		}
+	}
+	for v, t := range p.ReleaseTimes {
+		if t.IsZero() {
+			delete(p.ReleaseTimes, v)
+		}
+	}
+	return p
+}
+
+// ---------------------------------------------------------------------------
+// Project list
+
+func (x *exchange) serveProjectList(w http.ResponseWriter, r *http.Request) error {
+	media, format, ok := pypi.Negotiate(r.Header.Get("Accept"), r.URL.Query().Get("format"))
+	if !ok {
+		return x.plainError(w, http.StatusNotAcceptable, "acceptable media types: text/html, "+pypi.MediaV1HTML+", "+pypi.MediaV1JSON)
+	}
+	lw := &listWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, x: x, format: format}
+	err := x.forward(lw, r, x.repo.registry, x.route.UpstreamPath, func(hd http.Header) {
+		hd.Set("Accept", media)
+		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
+			hd.Del(k)
+		}
+	})
+	rec := journal.Record{Operation: string(pypi.OpProjectList), Status: journal.StatusNotBlocked}
+	if lw.filter != nil {
+		if cerr := lw.filter.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil && !lw.wroteHeader {
+		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
+	}
+	rec.HTTPStatus = lw.status
+	if lw.refused {
+		rec.HTTPStatus = http.StatusBadGateway
+	}
+	x.record(rec)
+	return err
+}
+
+// listWriter streams the project list through the rewriting filter.
+type listWriter struct {
+	*caddyhttp.ResponseWriterWrapper
+	x           *exchange
+	format      pypi.Format
+	filter      io.WriteCloser
+	status      int
+	wroteHeader bool
+	refused     bool
+}
+
+func (l *listWriter) WriteHeader(code int) {
+	if l.wroteHeader {
+		return
+	}
+	l.wroteHeader = true
+	l.status = code
+	hdr := l.Header()
+	if code == http.StatusOK {
+		f, ok := formatOf(hdr.Get("Content-Type"))
+		if !ok || hdr.Get("Content-Encoding") != "" {
+			l.refused = true
+			for k := range hdr {
+				delete(hdr, k)
+			}
+			hdr.Set("Content-Type", "text/plain; charset=utf-8")
+			l.ResponseWriterWrapper.WriteHeader(http.StatusBadGateway)
+			_, _ = io.WriteString(l.ResponseWriterWrapper, "osa_proxy: the upstream project list has an unexpected type or encoding; refusing to pass it unfiltered\n")
+			return
+		}
+		l.format = f
+		hdr.Del("Content-Length")
+		hdr.Del("ETag")
+		hdr.Del("Last-Modified")
+		hdr.Set("Vary", "Accept")
+		l.filter = pypi.NewProjectListFilter(l.ResponseWriterWrapper, l.format, l.x.prefix, nil)
+	} else if code >= 300 && code < 400 {
+		l.x.guardRedirect(hdr, &code, l.x.repo.registry, l.x.route.UpstreamPath)
+		if code == http.StatusBadGateway {
+			l.refused = true
+		}
+	}
+	l.ResponseWriterWrapper.WriteHeader(code)
+}
+
+func (l *listWriter) Write(b []byte) (int, error) {
+	if !l.wroteHeader {
+		l.WriteHeader(http.StatusOK)
+	}
+	if l.refused {
+		return len(b), nil
+	}
+	if l.filter != nil {
+		return l.filter.Write(b)
+	}
+	return l.ResponseWriterWrapper.Write(b)
+}
+
+// ReadFrom keeps io.Copy going through Write (the filter).
+func (l *listWriter) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(writerOnly{l}, r)
+}
+
+type writerOnly struct{ io.Writer }
+
+// ---------------------------------------------------------------------------
+// Downloads
+
+func (x *exchange) serveFile(w http.ResponseWriter, r *http.Request) error {
+	rt := x.route
+	rec := journal.Record{Operation: string(rt.Op), File: rt.Filename}
+	var up *upstream
+	switch rt.Upstream.Kind {
+	case "additional":
+		up = x.repo.additional[rt.Upstream.Key]
+	case "registry":
+		up = x.repo.registry
+	default:
+		up = x.repo.packages
+	}
+	if up == nil {
+		return x.plainError(w, http.StatusNotFound, "unknown files host")
+	}
+	if x.repo.scanPackage() && x.opts.Mode != ModeWarmup {
+		t0 := time.Now()
+		v, c := x.decideFile(rt)
+		metrics.verdictLatency.WithLabelValues(string(rt.Op)).Observe(time.Since(t0).Seconds())
+		rec.Package, rec.Version, rec.Status, rec.Snapshot = c.Name, c.Version, v.Status, v.Snapshot
+		rec.Policies, rec.Advisories, rec.Reason, rec.Waiver = v.Decision.Policies(), v.Decision.Advisories, v.Reason, v.Decision.Waiver
+		if v.Block {
+			return x.block(w, rec, blockInfo{
+				Package: c.Name, Version: c.Version, File: rt.Filename, Status: v.Status,
+				Headline: v.Reason, Details: matchLines(&v.Decision),
+				Policies: rec.Policies, Advisories: rec.Advisories, Snapshot: v.Snapshot,
+			})
+		}
+	} else {
+		if fi, ok := x.identify(rt); ok {
+			rec.Package, rec.Version = fi.Project, fi.Version
+		}
+		rec.Status = journal.StatusNotBlocked
+	}
+	gw := &redirectGuard{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, x: x, up: up}
+	err := x.forward(gw, r, up, rt.UpstreamPath, func(hd http.Header) {
+		// Never let a conditional or encoding change what a hash-checked file is.
+		hd.Del("If-Modified-Since")
+	})
+	rec.HTTPStatus = gw.status
+	if err != nil && !gw.wroteHeader {
+		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
+	}
+	x.record(rec)
+	return err
+}
+
+// identify finds the (project, version) of a file: from the legacy path,
+// from an index page seen before, or from the filename alone.
+func (x *exchange) identify(rt pypi.Route) (pypi.FileInfo, bool) {
+	if rt.Project != "" {
+		if fi, err := pypi.ParseFilename(rt.Filename, rt.Project); err == nil {
+			return fi, true
+		}
+	}
+	if m, ok := x.h.app.knownFile(rt.Filename); ok {
+		return pypi.FileInfo{Filename: rt.Filename, Project: m.project, Version: m.version, Type: m.typ}, true
+	}
+	if c := pypi.FilenameCandidates(rt.Filename); len(c) > 0 {
+		return c[0], true
+	}
+	return pypi.FileInfo{}, false
+}
+
+// decideFile decides a download. When the file's project is ambiguous every
+// plausible split is decided and any block wins (fail closed).
+func (x *exchange) decideFile(rt pypi.Route) (verdict, policy.Component) {
+	a := x.h.app
+	ctx := x.r.Context()
+	var cands []pypi.FileInfo
+	var meta *fileMeta
+	if rt.Project != "" {
+		if fi, err := pypi.ParseFilename(rt.Filename, rt.Project); err == nil {
+			cands = []pypi.FileInfo{fi}
+		}
+	}
+	if m, ok := a.knownFile(rt.Filename); ok && len(cands) == 0 {
+		meta = &m
+		cands = []pypi.FileInfo{{Filename: rt.Filename, Project: m.project, Version: m.version, Type: m.typ}}
+	}
+	if len(cands) == 0 {
+		cands = pypi.FilenameCandidates(rt.Filename)
+	}
+	if len(cands) == 0 {
+		c := x.component("", "")
+		c.Filename = rt.Filename
+		reason := fmt.Sprintf("cannot tell which package %q belongs to", rt.Filename)
+		if x.opts.Mode == ModeStrict || x.opts.Mode == ModeStrictWait {
+			return verdict{Status: journal.StatusBlockedUnscanned, Block: true, Reason: reason}, c
+		}
+		return verdict{Status: journal.StatusNotBlocked, Reason: reason}, c
+	}
+	var first verdict
+	var firstC policy.Component
+	for i, fi := range cands {
+		c := x.component(fi.Project, fi.Version)
+		c.Filename, c.PackageType = rt.Filename, string(fi.Type)
+		if meta != nil {
+			c.Sha256, c.UploadTime, c.Yanked, c.ProjectStatus = meta.sha256, meta.uploaded, meta.yanked, meta.status
+		}
+		v := a.decide(ctx, &c, nil, x.opts)
+		if v.Block || v.Status != journal.StatusNotBlocked && !first.Block && first.Status == journal.StatusNotBlocked {
+			first, firstC = v, c
+			if v.Block {
+				break
+			}
+		}
+		if i == 0 && first.Status == "" {
+			first, firstC = v, c
+		}
+	}
+	return first, firstC
+}
+
+// redirectGuard streams a download untouched, except that an upstream
+// redirect is rewritten to the proxy or refused: no client is ever sent to
+// an upstream host.
+type redirectGuard struct {
+	*caddyhttp.ResponseWriterWrapper
+	x           *exchange
+	up          *upstream
+	status      int
+	wroteHeader bool
+	suppress    bool
+}
+
+func (g *redirectGuard) WriteHeader(code int) {
+	if g.wroteHeader {
+		return
+	}
+	g.wroteHeader = true
+	if code >= 300 && code < 400 && code != http.StatusNotModified {
+		g.x.guardRedirect(g.Header(), &code, g.up, g.x.route.UpstreamPath)
+		if code == http.StatusBadGateway {
+			g.suppress = true
+			g.status = code
+			g.ResponseWriterWrapper.WriteHeader(code)
+			_, _ = io.WriteString(g.ResponseWriterWrapper, "osa_proxy: upstream redirected outside the configured registries; refused\n")
+			return
+		}
+	}
+	g.status = code
+	g.ResponseWriterWrapper.WriteHeader(code)
+}
+
+func (g *redirectGuard) Write(b []byte) (int, error) {
+	if !g.wroteHeader {
+		g.WriteHeader(http.StatusOK)
+	}
+	if g.suppress {
+		return len(b), nil
+	}
+	return g.ResponseWriterWrapper.Write(b)
+}
+
+// ReadFrom keeps the zero-copy path for allowed files.
+func (g *redirectGuard) ReadFrom(r io.Reader) (int64, error) {
+	if !g.wroteHeader {
+		g.WriteHeader(http.StatusOK)
+	}
+	if g.suppress {
+		return io.Copy(io.Discard, r)
+	}
+	return g.ResponseWriterWrapper.ReadFrom(r)
+}
+
+// guardRedirect rewrites a Location into the proxy, or turns the response
+// into a 502 when it points anywhere else.
+func (x *exchange) guardRedirect(hdr http.Header, code *int, up *upstream, upPath string) {
+	loc := hdr.Get("Location")
+	if loc == "" {
+		return
+	}
+	if mapped, ok := x.mapLocation(up, upPath, loc); ok {
+		hdr.Set("Location", mapped)
+		return
+	}
+	x.h.logger.Warn("refused upstream redirect outside the configured registries",
+		zap.String("repository", x.repo.Name), zap.String("location", loc))
+	for k := range hdr {
+		delete(hdr, k)
+	}
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	*code = http.StatusBadGateway
+}
+
+// mapLocation maps an upstream redirect target into the proxy: files and
+// metadata through the link table, index and JSON API paths of the registry
+// back to their proxy paths.
+func (x *exchange) mapLocation(up *upstream, upPath, loc string) (string, bool) {
+	m := x.mapper(up, upPath)
+	if s, ok := m.MapLink(loc); ok {
+		return s, true
+	}
+	ref, err := url.Parse(loc)
+	if err != nil {
+		return "", false
+	}
+	u := m.page.ResolveReference(ref)
+	reg := x.repo.registry.base
+	if strings.EqualFold(u.Scheme, reg.Scheme) && strings.EqualFold(u.Host, reg.Host) && strings.HasPrefix(u.EscapedPath(), reg.EscapedPath()+"/") {
+		rest := strings.TrimPrefix(u.EscapedPath(), reg.EscapedPath())
+		if strings.HasPrefix(rest, "/simple/") || strings.HasPrefix(rest, "/pypi/") {
+			return x.prefix + rest, true
+		}
+	}
+	return "", false
+}
+
+// ---------------------------------------------------------------------------
+// Legacy JSON API
+
+func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
+	rt := x.route
+	rec := journal.Record{Operation: string(pypi.OpJSON), Package: rt.Project, Version: rt.Version, Status: journal.StatusNotBlocked}
+	a := x.h.app
+	scan := x.repo.scanManifest() && x.opts.Mode != ModeWarmup
+	if scan && rt.Version != "" {
+		c := x.component(rt.Project, rt.Version)
+		v := a.decide(r.Context(), &c, nil, x.opts)
+		rec.Status, rec.Snapshot, rec.Reason = v.Status, v.Snapshot, v.Reason
+		rec.Policies, rec.Advisories, rec.Waiver = v.Decision.Policies(), v.Decision.Advisories, v.Decision.Waiver
+		if v.Block {
+			return x.block(w, rec, blockInfo{
+				Package: rt.Project, Version: rt.Version, Status: v.Status, Headline: v.Reason,
+				Details: matchLines(&v.Decision), Policies: rec.Policies, Advisories: rec.Advisories, Snapshot: v.Snapshot,
+			})
+		}
+	}
+	buf := x.h.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer x.h.bufs.Put(buf)
+	bw := &bufferWriter{header: make(http.Header), buf: buf, limit: x.h.MaxIndexSize}
+	err := x.forward(bw, r, x.repo.registry, rt.UpstreamPath, func(hd http.Header) {
+		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
+			hd.Del(k)
+		}
+	})
+	if err != nil {
+		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
+	}
+	if bw.overflow {
+		return x.upstreamFailure(w, rec, "upstream JSON document is larger than max_index_size")
+	}
+	if bw.status != http.StatusOK {
+		return x.passUpstream(w, bw, rec)
+	}
+	body, err := decodeBody(bw.header, buf.Bytes(), x.h.MaxIndexSize)
+	if err != nil {
+		return x.upstreamFailure(w, rec, err.Error())
+	}
+	sum := &indexSummary{pols: map[string]struct{}{}, advs: map[string]struct{}{}}
+	decideRelease := func(rel *pypi.JSONAPIRelease) pypi.Edit {
+		if !scan {
+			return pypi.Edit{}
+		}
+		c := x.component(rt.Project, rel.Version)
+		if len(rel.Files) > 0 {
+			c.UploadTime = rel.Files[0].UploadTime
+			for _, f := range rel.Files {
+				if !f.UploadTime.IsZero() && f.UploadTime.Before(c.UploadTime) {
+					c.UploadTime = f.UploadTime
+				}
+			}
+		}
+		v := a.decide(r.Context(), &c, nil, x.opts)
+		if v.Snapshot != "" {
+			sum.snapshot = v.Snapshot
+		}
+		if v.Block {
+			sum.removed++
+			for _, m := range v.Decision.Matches {
+				sum.pols[m.Policy] = struct{}{}
+			}
+			for _, ad := range v.Decision.Advisories {
+				sum.advs[ad] = struct{}{}
+			}
+			sum.lines = append(sum.lines, v.Reason)
+			return pypi.Edit{Action: pypi.Remove, Reason: v.Reason}
+		}
+		return pypi.Edit{}
+	}
+	out, err := pypi.FilterJSONAPI(body, rt.Project, decideRelease, x.mapper(x.repo.registry, rt.UpstreamPath))
+	if err != nil {
+		return x.upstreamFailure(w, rec, "upstream JSON could not be filtered: "+err.Error())
+	}
+	if rt.Version == "" {
+		rec.Removed, rec.Snapshot = sum.removed, sum.snapshot
+		rec.Policies, rec.Advisories, rec.Reason = sum.policies(), sum.advisories(), sum.reason()
+	}
+	etag := x.etag(out, rec.Snapshot)
+	hdr := w.Header()
+	copyHeaders(hdr, bw.header, "Content-Type", "X-Pypi-Last-Serial", "Access-Control-Allow-Origin")
+	hdr.Set("ETag", etag)
+	hdr.Set("Cache-Control", "max-age=0, must-revalidate")
+	rec.HTTPStatus = http.StatusOK
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		rec.HTTPStatus = http.StatusNotModified
+		x.record(rec)
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(out)))
+	x.record(rec)
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+// ---------------------------------------------------------------------------
+// Upstream failures and pass-through
+
+// upstreamFailure answers 502 with a clear message: an index that could not
+// be fetched or filtered is never served.
+func (x *exchange) upstreamFailure(w http.ResponseWriter, rec journal.Record, msg string) error {
+	if rec.Status == "" {
+		rec.Status = journal.StatusNotBlocked
+		if blocking(x.opts.Mode) && x.opts.BlockOnErrors {
+			rec.Status = journal.StatusBlockedOnError
+		}
+	}
+	rec.HTTPStatus = http.StatusBadGateway
+	rec.Reason = msg
+	x.h.logger.Error("upstream failure", zap.String("repository", x.repo.Name), zap.String("path", x.r.URL.Path), zap.String("error", msg))
+	x.record(rec)
+	return x.plainError(w, http.StatusBadGateway, msg)
+}
+
+// passUpstream relays a non-200 upstream answer (404, 410, redirects mapped
+// into the proxy, 5xx turned into 502).
+func (x *exchange) passUpstream(w http.ResponseWriter, bw *bufferWriter, rec journal.Record) error {
+	code := bw.status
+	if rec.Status == "" {
+		rec.Status = journal.StatusNotBlocked
+	}
+	if code >= 500 {
+		return x.upstreamFailure(w, rec, fmt.Sprintf("upstream answered %d", code))
+	}
+	hdr := w.Header()
+	if code >= 300 && code < 400 && code != http.StatusNotModified {
+		x.guardRedirect(bw.header, &code, x.repo.registry, x.route.UpstreamPath)
+		if code == http.StatusBadGateway {
+			return x.upstreamFailure(w, rec, "upstream redirected outside the configured registries")
+		}
+		copyHeaders(hdr, bw.header, "Location")
+	}
+	copyHeaders(hdr, bw.header, "Content-Type", "Cache-Control")
+	rec.HTTPStatus = code
+	x.record(rec)
+	body := bw.buf.Bytes()
+	if bw.header.Get("Content-Encoding") != "" {
+		body = nil
+	}
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	if x.r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+	return nil
+}
+
+func copyHeaders(dst, src http.Header, keys ...string) {
+	for _, k := range keys {
+		if v := src.Values(k); len(v) > 0 {
+			dst[http.CanonicalHeaderKey(k)] = append([]string(nil), v...)
+		}
+	}
+}
+
+// bufferWriter captures an upstream response in memory, up to a limit.
+type bufferWriter struct {
+	header   http.Header
+	buf      *bytes.Buffer
+	status   int
+	limit    int64
+	overflow bool
+}
+
+func (b *bufferWriter) Header() http.Header { return b.header }
+func (b *bufferWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	if b.overflow {
+		return 0, errOverflow
+	}
+	if int64(b.buf.Len()+len(p)) > b.limit {
+		b.overflow = true
+		return 0, errOverflow
+	}
+	return b.buf.Write(p)
+}
+
+var errOverflow = errors.New("osa_proxy: upstream body exceeds max_index_size")
+
+// plainError writes a short text/plain error.
+func (x *exchange) plainError(w http.ResponseWriter, code int, msg string) error {
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/plain; charset=utf-8")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	body := "osa_proxy: " + sanitizeLine(msg, 1000) + "\n"
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	hdr.Del("ETag")
+	w.WriteHeader(code)
+	if x.r == nil || x.r.Method != http.MethodHead {
+		_, _ = io.WriteString(w, body)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------
+// Recording
+
+// record fills the request facts and queues a journal record (never in warmup).
+func (x *exchange) record(rec journal.Record) {
+	metrics.requests.WithLabelValues(x.repo.Name, rec.Operation, rec.Status).Inc()
+	if x.opts.Mode == ModeWarmup {
+		return
+	}
+	r := x.r
+	rec.Time = clock.Now()
+	rec.Repository = x.repo.Name
+	rec.RepoManagerHost, rec.RepoName = x.rc.RepoManagerHost, x.rc.RepoName
+	rec.Ecosystem = "pypi"
+	rec.WorkMode = x.opts.Mode
+	if rec.Package != "" && rec.Purl == "" {
+		c := policy.Component{Name: rec.Package, Version: rec.Version}
+		rec.Purl = c.PURL()
+		if rec.File != "" {
+			rec.Purl += "?file_name=" + url.QueryEscape(rec.File)
+		}
+	}
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl != nil {
+		if u, ok := repl.GetString("http.auth.user.id"); ok && u != "" {
+			rec.Initiator = u
+		}
+		rec.RequestID, _ = repl.GetString("http.request.uuid")
+	}
+	if ip, ok := caddyhttp.GetVar(r.Context(), caddyhttp.ClientIPVarKey).(string); ok {
+		rec.ClientIP = ip
+	}
+	if rec.Initiator == "" {
+		rec.Initiator = rec.ClientIP
+	}
+	rec.UserAgent = truncate(r.UserAgent(), 512)
+	rec.Method = r.Method
+	rec.Path = truncate(r.URL.EscapedPath(), 2048)
+	if !x.h.app.jrnl.writer.Enqueue(rec) {
+		x.h.logger.Error("journal record dropped (queue full past enqueue_timeout)", zap.String("package", rec.Package), zap.String("request_id", rec.RequestID))
+	}
+	if journal.IsBlocked(rec.Status) {
+		x.h.logger.Warn("blocked",
+			zap.String("repository", rec.Repository), zap.String("repo_manager_host", rec.RepoManagerHost), zap.String("repo_name", rec.RepoName),
+			zap.String("package", rec.Package), zap.String("version", rec.Version), zap.String("file", rec.File), zap.String("purl", rec.Purl),
+			zap.String("operation", rec.Operation), zap.String("work_mode", rec.WorkMode), zap.String("status", rec.Status),
+			zap.Strings("policies", rec.Policies), zap.Strings("advisories", rec.Advisories), zap.String("reason", rec.Reason),
+			zap.String("initiator", rec.Initiator), zap.String("client_ip", rec.ClientIP), zap.String("user_agent", rec.UserAgent),
+			zap.String("request_id", rec.RequestID), zap.String("snapshot", rec.Snapshot), zap.Int("http_status", rec.HTTPStatus))
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// ---------------------------------------------------------------------------
+// Learned files: downloads on the files host name only the file, so the
+// project, version and facts the index gave are remembered per filename.
+
+type fileMeta struct {
+	project, version, sha256, status string
+	typ                              pypi.PackageType
+	uploaded                         time.Time
+	yanked                           bool
+}
+
+func (a *App) learnFile(f *pypi.IndexFile, project, status string) {
+	if f.Version == "" || f.Filename == "" {
+		return
+	}
+	knownFiles.put(f.Filename, fileMeta{project: project, version: f.Version, sha256: f.Sha256, status: status, typ: f.Type, uploaded: f.UploadTime, yanked: f.Yanked})
+}
+
+func (a *App) knownFile(name string) (fileMeta, bool) { return knownFiles.get(name) }
+
+// knownFiles is process-wide so it survives reloads; bounded.
+var knownFiles = newFileMemo(1 << 18)
+
+type fileMemo struct {
+	mu  sync.RWMutex
+	max int
+	m   map[string]fileMeta
+}
+
+func newFileMemo(max int) *fileMemo { return &fileMemo{max: max, m: make(map[string]fileMeta)} }
+
+func (f *fileMemo) get(k string) (fileMeta, bool) {
+	f.mu.RLock()
+	v, ok := f.m[k]
+	f.mu.RUnlock()
+	return v, ok
+}
+
+func (f *fileMemo) put(k string, v fileMeta) {
+	f.mu.RLock()
+	old, ok := f.m[k]
+	f.mu.RUnlock()
+	if ok && old == v {
+		return
+	}
+	f.mu.Lock()
+	if len(f.m) >= f.max {
+		n := 0
+		for key := range f.m {
+			delete(f.m, key)
+			if n++; n >= f.max/8 {
+				break
+			}
+		}
+	}
+	f.m[k] = v
+	f.mu.Unlock()
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ http.ResponseWriter         = (*bufferWriter)(nil)
+	_ io.ReaderFrom               = (*redirectGuard)(nil)
+	_ io.ReaderFrom               = (*listWriter)(nil)
+)
