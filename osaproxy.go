@@ -140,7 +140,9 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-func (h *Handler) removeBlocked() bool { return h.RemoveBlockedVersions == nil || *h.RemoveBlockedVersions }
+func (h *Handler) removeBlocked() bool {
+	return h.RemoveBlockedVersions == nil || *h.RemoveBlockedVersions
+}
 func (h *Handler) blockOnErrors() bool { return h.BlockOnErrors == nil || *h.BlockOnErrors }
 
 // exchange is the state of one proxied request.
