@@ -100,6 +100,10 @@ type Decision struct {
 	Waiver string
 	// Advisories is the union of advisory ids of all matches (sorted).
 	Advisories []string
+	// Notes explain decisions that did not block although a condition came
+	// close, e.g. a young version let through the cooldown because it fixes
+	// a vulnerability of the previous version (allow_security_fixes).
+	Notes []string
 	// Err is set when a condition could not be evaluated (e.g. no intel);
 	// the caller applies block_on_errors / work mode.
 	Err error
