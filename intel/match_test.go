@@ -3,6 +3,7 @@ package intel
 import (
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestPyPAZipCore(t *testing.T) {
@@ -61,5 +62,68 @@ func TestPyPAZipCore(t *testing.T) {
 	}
 	if n != 202 {
 		t.Errorf("records with CVSS3 = %d, want 202", n)
+	}
+}
+
+func ev(kind, v string) Event {
+	switch kind {
+	case "i":
+		return Event{Introduced: v}
+	case "f":
+		return Event{Fixed: v}
+	case "l":
+		return Event{LastAffected: v}
+	}
+	return Event{Limit: v}
+}
+
+func TestRangeSemantics(t *testing.T) {
+	cases := []struct {
+		name     string
+		events   []Event
+		versions []string
+		yes, no  []string
+	}{
+		{"introduced 0 no end", []Event{ev("i", "0")}, nil,
+			[]string{"0", "0.0.1", "1.0", "999.0", "1.0rc1", "not-pep440"}, nil},
+		{"introduced 0 fixed", []Event{ev("i", "0"), ev("f", "2.0")}, nil,
+			[]string{"0.1", "1.9.9", "2.0rc1", "2.0.dev1"}, []string{"2.0", "2.0.0", "2.0.post1", "3", "not-pep440"}},
+		{"last_affected", []Event{ev("i", "1.0"), ev("l", "1.4")}, nil,
+			[]string{"1.0", "1.4", "1.4.0"}, []string{"0.9", "1.4.1", "1.4.post1", "1.5"}},
+		{"two ranges in one, unsorted", []Event{ev("f", "2.1"), ev("i", "2.0"), ev("f", "1.5"), ev("i", "1.0")}, nil,
+			[]string{"1.0", "1.2", "2.0", "2.0.5"}, []string{"0.5", "1.5", "1.9", "2.1", "5"}},
+		{"introduced no end", []Event{ev("i", "3.0")}, nil,
+			[]string{"3.0", "3.1", "999"}, []string{"2.9", "3.0rc1", "weird"}},
+		{"limit", []Event{ev("i", "1.0"), ev("lim", "1.2")}, nil,
+			[]string{"1.0", "1.1.9"}, []string{"1.2", "2.0", "0.1"}},
+		{"versions list only", nil, []string{"1.0", "2.0.1", "odd-version", "0.12.01"},
+			[]string{"1.0", "2.0.1", "odd-version", "0.12.1", "0.12.01"}, []string{"1.0.1", "2.0", "odd", "1.0.0.1"}},
+		{"list and range", []Event{ev("i", "0"), ev("f", "1.0")}, []string{"5.0"},
+			[]string{"0.5", "5.0"}, []string{"1.0", "4.0"}},
+		{"unparseable event: list only", []Event{ev("i", "0"), ev("f", "abc-def")}, []string{"1.0"},
+			[]string{"1.0"}, []string{"0.5", "2.0"}},
+		{"epoch", []Event{ev("i", "0"), ev("f", "1!1.0")}, nil,
+			[]string{"5.0", "1!0.5"}, []string{"1!1.0", "2!0"}},
+	}
+	for _, c := range cases {
+		v := &Vuln{ID: "T", Affected: []Affected{{Name: "Pkg", Versions: c.versions}}}
+		if c.events != nil {
+			v.Affected[0].Ranges = []Range{{Events: c.events}}
+		}
+		s := Build([]*Vuln{v})
+		for _, ver := range c.yes {
+			if !v.Affects("pkg", ver) || len(s.Affecting("PKG", ver)) != 1 {
+				t.Errorf("%s: %s should be affected", c.name, ver)
+			}
+		}
+		for _, ver := range c.no {
+			if v.Affects("pkg", ver) || len(s.Affecting("pkg", ver)) != 0 {
+				t.Errorf("%s: %s should not be affected", c.name, ver)
+			}
+		}
+	}
+	w := &Vuln{ID: "W", Withdrawn: time.Now(), Affected: []Affected{{Name: "pkg", Ranges: []Range{{Events: []Event{ev("i", "0")}}}}}}
+	if w.Affects("pkg", "1.0") || len(Build([]*Vuln{w}).Affecting("pkg", "1.0")) != 0 {
+		t.Error("withdrawn record matched")
 	}
 }
