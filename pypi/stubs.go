@@ -14,45 +14,6 @@ import (
 
 var errTODO = errors.New("pypi: not implemented")
 
-// NormalizeName returns the PEP 503 normalized form of a project name.
-func NormalizeName(name string) string { panic("todo") }
-
-// ParseFilename splits a distribution filename into project and version.
-// project, when non-empty, is the normalized name the file is known to belong
-// to (from the index page) and is used to split ambiguous legacy sdists.
-func ParseFilename(filename, project string) (FileInfo, error) { return FileInfo{}, errTODO }
-
-// FilenameCandidates returns every plausible (project, version) split of a
-// filename when the project is not known (downloads straight from the files
-// host). Wheels give one candidate; legacy sdists with dashes may give several.
-func FilenameCandidates(filename string) []FileInfo { return nil }
-
-// ParseContext decodes the URL-safe base64 (padding optional) JSON repository
-// manager context. Errors say what is wrong and are safe to show a client.
-func ParseContext(segment string) (RepoContext, error) { return RepoContext{}, errTODO }
-
-// EncodeContext is the inverse of ParseContext (unpadded URL-safe base64).
-func EncodeContext(c RepoContext) string { return "" }
-
-// Error is a classification error with the HTTP status a client should get.
-type Error struct {
-	Status int
-	Msg    string
-}
-
-func (e *Error) Error() string { return e.Msg }
-
-// Classify classifies the part of a proxy path after /<repo>[/<b64>]
-// (beginning with "/", still percent-encoded as received: pass r.URL.EscapedPath()
-// minus the prefix). additionalKeys are the configured additional registry keys.
-func Classify(escapedPath string, additionalKeys []string) (Route, error) { return Route{}, errTODO }
-
-// Negotiate picks the Simple API representation the way pypi.org does:
-// ?format= wins over Accept; q-values; ties go to HTML; no Accept or */* is
-// text/html. It returns the media type to request and serve. ok is false when
-// nothing acceptable is offered (the caller answers 406).
-func Negotiate(accept, formatParam string) (media string, f Format, ok bool) { return "", 0, false }
-
 // Index is a parsed project page. Files point into the source bytes.
 type Index struct {
 	Format        Format
