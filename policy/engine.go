@@ -17,6 +17,9 @@ type Engine struct {
 	waivers  []*compiledWaiver
 
 	needsIntel, fileSensitive, needsUploadTime bool
+	// timeDependent: a decision can change with Env.Now, Env.Project or
+	// Env.FirstTrigger alone (ages, delays, waiver expiry).
+	timeDependent bool
 }
 
 // compiledPolicy is one validated policy.
@@ -79,6 +82,12 @@ func Compile(cfg Config) (*Engine, error) {
 			if condUses(c, "package_type_in", "upstream_yanked", "dependency_age") {
 				e.fileSensitive = true
 			}
+			if condUses(c, "dependency_age", "vulnerability_age") {
+				e.timeDependent = true
+			}
+		}
+		if p.blocker && p.delay > 0 {
+			e.timeDependent = true
 		}
 	}
 
@@ -98,6 +107,7 @@ func Compile(cfg Config) (*Engine, error) {
 		if w.sha != "" {
 			e.fileSensitive = true
 		}
+		e.timeDependent = true // waivers expire
 		e.waivers = append(e.waivers, w)
 	}
 	return e, nil
@@ -187,6 +197,14 @@ func (e *Engine) FileSensitive() bool { return e.fileSensitive }
 
 // NeedsUploadTime reports whether any active policy uses dependency_age.
 func (e *Engine) NeedsUploadTime() bool { return e.needsUploadTime }
+
+// Cacheable reports whether a decision depends only on the component's
+// fields, the policy generation and the intelligence snapshot, so that it
+// may be cached under those. It is false when an active policy uses
+// dependency_age or vulnerability_age (they depend on Env.Now and
+// Env.Project), when an active blocker has a delay (Env.FirstTrigger) and
+// when there are waivers (they expire at evaluation time).
+func (e *Engine) Cacheable() bool { return !e.timeDependent }
 
 // scope matches a component's repository against a policy's or waiver's
 // repositories: the proxy repository name, the repo-manager repository
