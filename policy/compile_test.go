@@ -18,7 +18,9 @@ func TestCompileErrors(t *testing.T) {
 		mod(&p)
 		return Config{Policies: []PolicyConfig{p}}
 	}
-	cond := func(c ConditionConfig) Config { return pol(func(p *PolicyConfig) { p.Conditions = []ConditionConfig{c} }) }
+	cond := func(c ConditionConfig) Config {
+		return pol(func(p *PolicyConfig) { p.Conditions = []ConditionConfig{c} })
+	}
 	cases := []struct {
 		name string
 		cfg  Config
