@@ -327,7 +327,11 @@ func (f *Feed) refreshURL(ctx context.Context, s *sourceState) (map[string]*Vuln
 		f.log.Info("intel source offers no modified_id.csv; using conditional downloads",
 			zap.String("location", s.cfg.Location))
 	}
-	return f.loadSource(ctx, s, true)
+	recs, touched, err := f.loadSource(ctx, s, true)
+	if err == nil {
+		s.forceFull = false // the data is consistent with the zip again
+	}
+	return recs, touched, err
 }
 
 // newRequest makes a GET request with the feed's user agent.

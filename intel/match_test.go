@@ -2,6 +2,7 @@ package intel
 
 import (
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -125,5 +126,48 @@ func TestRangeSemantics(t *testing.T) {
 	w := &Vuln{ID: "W", Withdrawn: time.Now(), Affected: []Affected{{Name: "pkg", Ranges: []Range{{Events: []Event{ev("i", "0")}}}}}}
 	if w.Affects("pkg", "1.0") || len(Build([]*Vuln{w}).Affecting("pkg", "1.0")) != 0 {
 		t.Error("withdrawn record matched")
+	}
+}
+
+// Matching is used from many request goroutines at once; run with -race.
+// Versions with pre-releases and trailing zeros go through the PEP 440
+// library (whose Compare writes into shared slices) rather than the fast path.
+func TestConcurrentAffecting(t *testing.T) {
+	s := Build(readZipRecords(t, filepath.Join(sharedOSV(t), "pypa-advisories.zip")))
+	queries := []struct {
+		name, version string
+		want          bool
+	}{
+		{"requests", "2.0.0rc1", true},
+		{"requests", "2.20.0rc1", true},
+		{"requests", "2.20.0.post1", false},
+		{"searchor", "2.4.0.dev0", true},
+		{"searchor", "2.4.2", false},
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 100)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				q := queries[i%len(queries)]
+				id := "PYSEC-2018-28"
+				if q.name == "searchor" {
+					id = "PYSEC-2023-262"
+				}
+				if got := containsID(s.Affecting(q.name, q.version), id); got != q.want {
+					select {
+					case errs <- q.name + "@" + q.version:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("wrong answer under concurrency: %s", e)
 	}
 }

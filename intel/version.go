@@ -27,6 +27,12 @@ type pver struct {
 	// lib is the library's parse; for plain releases it is made lazily,
 	// only when compared with a version that is not plain.
 	lib atomic.Pointer[pep440.Version]
+	// cmpMu guards comparisons where this version is the receiver:
+	// pep440.Version.Compare pads the receiver's release numbers with
+	// append, which writes into the shared backing array of a release that
+	// had trailing zeros trimmed (go-version part.Parts.Padding), a data
+	// race when one parsed Version is compared from several goroutines.
+	cmpMu sync.Mutex
 }
 
 // version caches: raw string -> *pver. A bounded map that is dropped when
@@ -183,7 +189,11 @@ func compareVersions(a, b *pver) int {
 		}
 		return 0
 	}
-	return a.library().Compare(*b.library())
+	la, lb := a.library(), b.library()
+	a.cmpMu.Lock()
+	c := la.Compare(*lb)
+	a.cmpMu.Unlock()
+	return c
 }
 
 // CompareVersions orders two PEP 440 versions (-1, 0, 1); ok is false when
