@@ -198,4 +198,3 @@ func TestRealCountAndSeverity(t *testing.T) {
 		t.Fatalf("no django advisory was published the day before the snapshot: %+v", d.Matches)
 	}
 }
-
