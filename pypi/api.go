@@ -82,7 +82,7 @@ type Route struct {
 // IndexFile is one file entry of a project page (HTML anchor or JSON files[] element).
 type IndexFile struct {
 	Filename       string
-	URL            string // href / url exactly as upstream wrote it (entities decoded)
+	URL            string // href / url as upstream wrote it (entities decoded, surrounding whitespace removed)
 	Version        string // parsed from Filename with the page's project name
 	Type           PackageType
 	Sha256         string
@@ -91,14 +91,26 @@ type IndexFile struct {
 	YankedReason   string
 	RequiresPython string
 	HasMetadata    bool
-	ParseErr       error // filename could not be parsed into a version
+	ParseErr       error // filename could not be parsed into a version, or the link is ambiguous
+
+	// Text is the HTML anchor text (entities decoded). Nexus takes the
+	// filename from it; it normally equals Filename. Empty for JSON.
+	Text string
+	// Size is the JSON "size" in bytes (0 when absent, and for HTML).
+	Size int64
 
 	start, end int // byte span of the anchor / object in the source
-	hrefStart  int // byte span of the href/url value in the source
+	hrefStart  int // byte span of the href/url value in the source (with quotes)
 	hrefEnd    int
-	brEnd      int // HTML: end of a following <br /> to drop with the anchor
-	extra      [4]int
+	brEnd      int      // HTML: end of a following <br /> to drop with the anchor
+	attrs      [4]span  // HTML: whole data-yanked, data-core-metadata, data-dist-info-metadata attributes; JSON: values of yanked, core-metadata, data-dist-info-metadata, dist-info-metadata
+	ins        int      // JSON: end of the last member's value (where a missing "yanked" is inserted)
+	sep, colon span     // JSON: separator and colon text to reuse when inserting a member
+	flags      uint8
 }
+
+// span is a half-open byte range of the source; a == b == -1 means absent.
+type span struct{ a, b int }
 
 // Action is what a filter does with one IndexFile.
 type Action uint8

@@ -14,27 +14,6 @@ import (
 
 var errTODO = errors.New("pypi: not implemented")
 
-// Index is a parsed project page. Files point into the source bytes.
-type Index struct {
-	Format        Format
-	Project       string
-	ProjectStatus string // PEP 792: active, archived, quarantined, deprecated ("" when absent)
-	Files         []IndexFile
-	src           []byte
-}
-
-// ParseIndex parses a project page without copying it. Errors mean the page
-// could not be understood; a blocking proxy must then not serve it.
-func ParseIndex(body []byte, f Format, project string) (*Index, error) { return nil, errTODO }
-
-// Render appends the filtered page to dst: edits[i] applies to ix.Files[i];
-// every kept or marked file's link goes through links (a false from MapLink
-// removes the file). JSON "versions" is rebuilt: a version is dropped when all
-// its files were removed by an edit. Everything else is copied byte for byte.
-func (ix *Index) Render(dst []byte, edits []Edit, links LinkMapper) ([]byte, error) {
-	return nil, errTODO
-}
-
 // NewProjectListFilter returns a writer that streams the /simple/ project list
 // to w, rewriting HTML hrefs "/simple/<name>/" to prefix+"/simple/<name>/" and
 // dropping entries whose normalized name drop reports true (drop may be nil).

@@ -1,0 +1,321 @@
+package pypi
+
+import (
+	"errors"
+	"fmt"
+	"html"
+	"strings"
+	"time"
+)
+
+// Index is a parsed project page. Its strings point into one private copy of
+// the page made by ParseIndex, so the caller may reuse the body buffer.
+type Index struct {
+	Format        Format
+	Project       string
+	ProjectStatus string // PEP 792: active, archived, quarantined, deprecated ("" when absent)
+	Files         []IndexFile
+	// BaseHref is the first <base href> of an HTML page (entities decoded),
+	// "" when absent. Relative file links resolve against it instead of the
+	// page URL; LinkMapper implementations must take it into account.
+	BaseHref string
+	// Versions is the JSON "versions" list (PEP 700) as written; nil for HTML
+	// and for JSON pages without the key (API 1.0).
+	Versions []string
+	// Name is the JSON "name" (the display name); "" for HTML.
+	Name string
+
+	s string // the page
+
+	// JSON layout.
+	filesArr    span   // '[' .. ']' of "files" (b is the index of ']')
+	versionsArr span   // '[' .. ']' of "versions", a == -1 when absent
+	versionSp   []span // each "versions" element
+}
+
+// Flags of IndexFile.flags.
+const (
+	flagHrefBare uint8 = 1 << iota // HTML: <a href> without a value
+)
+
+// ErrReleaseRemoved is returned by FilterJSONAPI for /pypi/<p>/<v>/json when
+// that release is removed: the caller answers 404.
+var ErrReleaseRemoved = errors.New("pypi: release removed by policy")
+
+// ParseError is returned by ParseIndex for a page that cannot be filtered
+// safely. Offset is the byte offset where the problem was found.
+type ParseError struct {
+	Format Format
+	Offset int
+	Msg    string
+}
+
+func (e *ParseError) Error() string {
+	f := "HTML"
+	if e.Format == FormatJSON {
+		f = "JSON"
+	}
+	return fmt.Sprintf("pypi: cannot filter %s index page: %s at byte %d", f, e.Msg, e.Offset)
+}
+
+// ParseIndex parses a project page. project is the normalized project name
+// (used to split filenames). Errors mean the page could not be understood
+// unambiguously; a blocking proxy must then not serve it.
+//
+// HTML is read by a purpose-built strict tokenizer: it follows the HTML5
+// tokenization rules for tags, attributes (quoted, unquoted, bare; names are
+// case-insensitive), comments and raw-text elements, and refuses the page on
+// constructs where HTML parsers (pip's html.parser, html5ever/tl in uv,
+// jsoup in Nexus) could disagree about which links exist: NUL bytes, '<' or
+// quotes inside tag names, attribute names or unquoted values, "==",
+// malformed comments, markup inside <title>/<script>/<style>..., end tags
+// with attributes, CDATA, duplicate href/data-* attributes on an anchor,
+// and unterminated tags. Every <a> with an href attribute is a file.
+//
+// JSON must be a valid UTF-8 JSON object with a "files" array of objects,
+// each with string "filename" and "url"; duplicate known keys are refused.
+func ParseIndex(body []byte, f Format, project string) (*Index, error) {
+	if project != "" && !IsNormalized(project) {
+		project = NormalizeName(project)
+	}
+	ix := &Index{Format: f, Project: project, s: string(body)}
+	var err error
+	switch f {
+	case FormatHTML:
+		err = parseHTML(ix)
+	case FormatJSON:
+		err = parseJSON(ix)
+	default:
+		err = errors.New("pypi: unknown index format")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ix, nil
+}
+
+// Render appends the filtered page to dst: edits[i] applies to ix.Files[i]
+// (missing edits mean Keep); every kept or marked file's link goes through
+// links (nil means identity; a false from MapLink removes the file).
+// JSON "versions" is rebuilt: a version is dropped when all its files were
+// removed by an edit or by the mapper. Everything else is copied byte for
+// byte. Render does not modify ix and may be called repeatedly.
+func (ix *Index) Render(dst []byte, edits []Edit, links LinkMapper) ([]byte, error) {
+	if len(edits) > len(ix.Files) {
+		return dst, errors.New("pypi: more edits than files")
+	}
+	if ix.Format == FormatJSON {
+		return ix.renderJSON(dst, edits, links)
+	}
+	return ix.renderHTML(dst, edits, links)
+}
+
+// decide returns the effective action and mapped link for file i.
+func decide(f *IndexFile, i int, edits []Edit, links LinkMapper) (Edit, string) {
+	e := Edit{Action: Keep}
+	if i < len(edits) {
+		e = edits[i]
+	}
+	if e.Action == Remove {
+		return e, ""
+	}
+	if e.Action != Keep && e.Action != Mark {
+		return Edit{Action: Remove}, ""
+	}
+	link := f.URL
+	if links != nil {
+		var ok bool
+		link, ok = links.MapLink(f.URL)
+		if !ok {
+			return Edit{Action: Remove}, ""
+		}
+	}
+	return e, link
+}
+
+// linkFilename returns the file name a client derives from a link (pip:
+// unquote(basename(path.rstrip("/"))); uv: last path segment, query
+// stripped) and the sha256 of its "#sha256=" fragment.
+func linkFilename(u string) (name, sha256 string, err error) {
+	path, frag := u, ""
+	if k := strings.IndexByte(u, '#'); k >= 0 {
+		path, frag = u[:k], u[k+1:]
+	}
+	if k := strings.IndexByte(path, '?'); k >= 0 {
+		path = path[:k]
+	}
+	sha256 = fragmentHash(frag)
+	if strings.IndexByte(path, '\\') >= 0 {
+		return "", sha256, errors.New("pypi: backslash in link path (clients disagree on its meaning)")
+	}
+	path = strings.TrimRight(path, "/")
+	name = path[strings.LastIndexByte(path, '/')+1:]
+	if strings.IndexByte(name, '%') >= 0 {
+		dec, ok := percentDecode(name)
+		if !ok {
+			return "", sha256, errors.New("pypi: malformed percent-encoding in link")
+		}
+		name = dec
+	}
+	return name, sha256, nil
+}
+
+// fileDetails fills Filename, Sha256, Version, Type and ParseErr from URL.
+func (ix *Index) fileDetails(f *IndexFile) {
+	name, sha, err := linkFilename(f.URL)
+	f.Sha256 = sha
+	if err != nil {
+		f.ParseErr = err
+		return
+	}
+	f.Filename = name
+	ix.parseName(f)
+}
+
+// parseName fills Version and Type from Filename.
+func (ix *Index) parseName(f *IndexFile) {
+	fi, err := ParseFilename(f.Filename, ix.Project)
+	if err != nil {
+		f.ParseErr = err
+		return
+	}
+	f.Version, f.Type = fi.Version, fi.Type
+}
+
+// fragmentHash returns the sha256 value of a "#sha256=<hex>" fragment
+// (pip: [#&]sha256=([^&]*)).
+func fragmentHash(frag string) string {
+	for frag != "" {
+		var part string
+		part, frag, _ = strings.Cut(frag, "&")
+		if v, ok := strings.CutPrefix(part, "sha256="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// percentDecode decodes %XX escapes; malformed escapes report false.
+func percentDecode(s string) (string, bool) {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' {
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return "", false
+			}
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		}
+		b = append(b, c)
+	}
+	return string(b), true
+}
+
+// cleanURL removes what both WHATWG URL parsers and Python's urlsplit drop:
+// leading and trailing C0 controls and spaces, and every tab, CR and LF.
+func cleanURL(u string) string {
+	u = strings.TrimFunc(u, func(r rune) bool { return r <= ' ' })
+	if strings.ContainsAny(u, "\t\r\n") {
+		u = strings.NewReplacer("\t", "", "\r", "", "\n", "").Replace(u)
+	}
+	return u
+}
+
+// unescaper decodes HTML character references, caching results so that a
+// value repeated on many anchors (data-requires-python="&gt;=3.8") is
+// decoded and allocated once per page.
+type unescaper struct{ cache map[string]string }
+
+func (u *unescaper) unescape(s string) string {
+	if strings.IndexByte(s, '&') < 0 {
+		return s
+	}
+	if v, ok := u.cache[s]; ok {
+		return v
+	}
+	if u.cache == nil {
+		u.cache = make(map[string]string)
+	}
+	v := html.UnescapeString(s)
+	if len(u.cache) < 4096 {
+		u.cache[s] = v
+	}
+	return v
+}
+
+// ambiguousRefs reports whether s contains an '&' that does not start a
+// ';'-terminated character reference. HTML5 attribute decoding and Python's
+// html.unescape treat such legacy references differently.
+func ambiguousRefs(s string) bool {
+	for {
+		k := strings.IndexByte(s, '&')
+		if k < 0 {
+			return false
+		}
+		s = s[k+1:]
+		n := 0
+		if len(s) > 0 && s[0] == '#' {
+			n = 1
+			if len(s) > 1 && (s[1] == 'x' || s[1] == 'X') {
+				n = 2
+			}
+		}
+		m := n
+		for m < len(s) && isAlnum(s[m]) {
+			m++
+		}
+		if m == n || m >= len(s) || s[m] != ';' {
+			return true
+		}
+	}
+}
+
+// parseUploadTime parses "yyyy-mm-ddThh:mm:ss[.ffffff]Z" without
+// allocating, falling back to RFC 3339 and to naive UTC timestamps.
+func parseUploadTime(s string) (time.Time, bool) {
+	if len(s) >= 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' && s[16] == ':' && s[len(s)-1] == 'Z' {
+		num := func(a, b int) (int, bool) {
+			n := 0
+			for i := a; i < b; i++ {
+				if !isDigit(s[i]) {
+					return 0, false
+				}
+				n = n*10 + int(s[i]-'0')
+			}
+			return n, true
+		}
+		y, ok1 := num(0, 4)
+		mo, ok2 := num(5, 7)
+		d, ok3 := num(8, 10)
+		h, ok4 := num(11, 13)
+		mi, ok5 := num(14, 16)
+		se, ok6 := num(17, 19)
+		ns := 0
+		ok7 := true
+		if len(s) > 20 {
+			if s[19] != '.' || len(s) > 30 || len(s) == 21 {
+				ok7 = false
+			} else {
+				frac := s[20 : len(s)-1]
+				ns, ok7 = num(20, len(s)-1)
+				for i := len(frac); i < 9; i++ {
+					ns *= 10
+				}
+			}
+		}
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && ok7 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && se < 60 {
+			t := time.Date(y, time.Month(mo), d, h, mi, se, ns, time.UTC)
+			if t.Day() == d {
+				return t, true
+			}
+		}
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
+}
