@@ -102,10 +102,10 @@ type IndexFile struct {
 	start, end int // byte span of the anchor / object in the source
 	hrefStart  int // byte span of the href/url value in the source (with quotes)
 	hrefEnd    int
-	brEnd      int      // HTML: end of a following <br /> to drop with the anchor
-	attrs      [4]span  // HTML: whole data-yanked, data-core-metadata, data-dist-info-metadata attributes; JSON: values of yanked, core-metadata, data-dist-info-metadata, dist-info-metadata
-	ins        int      // JSON: end of the last member's value (where a missing "yanked" is inserted)
-	sep, colon span     // JSON: separator and colon text to reuse when inserting a member
+	brEnd      int     // HTML: end of a following <br /> to drop with the anchor
+	attrs      [4]span // HTML: whole data-yanked, data-core-metadata, data-dist-info-metadata attributes; JSON: values of yanked, core-metadata, data-dist-info-metadata, dist-info-metadata
+	ins        int     // JSON: end of the last member's value (where a missing "yanked" is inserted)
+	sep, colon span    // JSON: separator and colon text to reuse when inserting a member
 	flags      uint8
 }
 

@@ -68,9 +68,17 @@ func BenchmarkParseIndexJSON(b *testing.B) {
 	}
 }
 
-func BenchmarkFilterHTMLKeep(b *testing.B)   { benchIndex(b, FormatHTML, benchProject.HTML(), nil, 0) }
-func BenchmarkFilterHTMLMapped(b *testing.B) { benchIndex(b, FormatHTML, benchProject.HTML(), prefixMapper{}, 0) }
-func BenchmarkFilterHTMLRemove(b *testing.B) { benchIndex(b, FormatHTML, benchProject.HTML(), prefixMapper{}, 7) }
-func BenchmarkFilterJSONKeep(b *testing.B)   { benchIndex(b, FormatJSON, benchProject.JSON(), nil, 0) }
-func BenchmarkFilterJSONMapped(b *testing.B) { benchIndex(b, FormatJSON, benchProject.JSON(), prefixMapper{}, 0) }
-func BenchmarkFilterJSONRemove(b *testing.B) { benchIndex(b, FormatJSON, benchProject.JSON(), prefixMapper{}, 7) }
+func BenchmarkFilterHTMLKeep(b *testing.B) { benchIndex(b, FormatHTML, benchProject.HTML(), nil, 0) }
+func BenchmarkFilterHTMLMapped(b *testing.B) {
+	benchIndex(b, FormatHTML, benchProject.HTML(), prefixMapper{}, 0)
+}
+func BenchmarkFilterHTMLRemove(b *testing.B) {
+	benchIndex(b, FormatHTML, benchProject.HTML(), prefixMapper{}, 7)
+}
+func BenchmarkFilterJSONKeep(b *testing.B) { benchIndex(b, FormatJSON, benchProject.JSON(), nil, 0) }
+func BenchmarkFilterJSONMapped(b *testing.B) {
+	benchIndex(b, FormatJSON, benchProject.JSON(), prefixMapper{}, 0)
+}
+func BenchmarkFilterJSONRemove(b *testing.B) {
+	benchIndex(b, FormatJSON, benchProject.JSON(), prefixMapper{}, 7)
+}

@@ -10,9 +10,9 @@ import (
 )
 
 const (
-	jf1 = `{"core-metadata":false,"data-dist-info-metadata":false,"filename":"demo-1.0.tar.gz","hashes":{"sha256":"1111"},"provenance":null,"requires-python":null,"size":100,"upload-time":"2020-01-02T03:04:05.678901Z","url":"https://files.pythonhosted.org/packages/aa/bb/cccc/demo-1.0.tar.gz","yanked":false}`
-	jf2 = `{"core-metadata":{"sha256":"3333"},"data-dist-info-metadata":{"sha256":"3333"},"filename":"demo-2.0-py3-none-any.whl","hashes":{"sha256":"2222"},"provenance":"https://pypi.org/integrity/demo/2.0/demo-2.0-py3-none-any.whl/provenance","requires-python":">=3.8","size":2000,"upload-time":"2021-01-02T03:04:05.000001Z","url":"https://files.pythonhosted.org/packages/aa/bb/dddd/demo-2.0-py3-none-any.whl","yanked":false}`
-	jf3 = `{"core-metadata":false,"data-dist-info-metadata":false,"filename":"demo-2.0.tar.gz","hashes":{"sha256":"4444"},"provenance":null,"requires-python":">=3.8","size":300,"upload-time":"2021-01-03T03:04:05.000000Z","url":"https://files.pythonhosted.org/packages/aa/bb/eeee/demo-2.0.tar.gz","yanked":"broken \u0026 bad"}`
+	jf1   = `{"core-metadata":false,"data-dist-info-metadata":false,"filename":"demo-1.0.tar.gz","hashes":{"sha256":"1111"},"provenance":null,"requires-python":null,"size":100,"upload-time":"2020-01-02T03:04:05.678901Z","url":"https://files.pythonhosted.org/packages/aa/bb/cccc/demo-1.0.tar.gz","yanked":false}`
+	jf2   = `{"core-metadata":{"sha256":"3333"},"data-dist-info-metadata":{"sha256":"3333"},"filename":"demo-2.0-py3-none-any.whl","hashes":{"sha256":"2222"},"provenance":"https://pypi.org/integrity/demo/2.0/demo-2.0-py3-none-any.whl/provenance","requires-python":">=3.8","size":2000,"upload-time":"2021-01-02T03:04:05.000001Z","url":"https://files.pythonhosted.org/packages/aa/bb/dddd/demo-2.0-py3-none-any.whl","yanked":false}`
+	jf3   = `{"core-metadata":false,"data-dist-info-metadata":false,"filename":"demo-2.0.tar.gz","hashes":{"sha256":"4444"},"provenance":null,"requires-python":">=3.8","size":300,"upload-time":"2021-01-03T03:04:05.000000Z","url":"https://files.pythonhosted.org/packages/aa/bb/eeee/demo-2.0.tar.gz","yanked":"broken \u0026 bad"}`
 	jtail = `],"meta":{"_last-serial":22406780,"api-version":"1.4"},"name":"Demo","project-status":{"status":"active"},"versions":["1.0","2.0"]}` + "\n"
 )
 
