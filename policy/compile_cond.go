@@ -8,6 +8,39 @@ import (
 
 // ConditionTypes maps every condition type to its operand shape: "flag"
 // (no operand), "op" (comparison operator and value) or "list" (values).
+//
+// Conditions on intelligence look at the non-withdrawn records affecting
+// the component and fire when any one of them qualifies:
+//   - dependency_is_dangerous: a malicious-package record (MAL- id or
+//     alias, or CWE-506/507/509/510/511/512/912).
+//   - vulnerability_id_in <ids...>: the record id or an alias is listed
+//     (case-insensitive).
+//   - cvss2_score, cvss3_score, cvss4_score <op> <0-10>: the record's score
+//     of that CVSS version compares true; records without a vector of that
+//     version never match.
+//   - severity_in <CRITICAL HIGH MODERATE|MEDIUM LOW...>: MEDIUM is MODERATE;
+//     without a stated severity the highest CVSS score decides.
+//   - vulnerability_has_fix: the record names a fixed version.
+//   - vulnerability_age <op> <duration>: time since the record was published
+//     (records without a date never match).
+//   - vulnerability_count <op> <n>: the number of affecting records.
+//
+// Conditions on the component:
+//   - dependency_name_in, reserved_names <names or globs...>: PEP 503
+//     normalized name, "*" and "?" wildcards; reserved_names reports
+//     dependency confusion.
+//   - dependency_version <PEP 440 specifiers...> (joined with ","):
+//     versions that are not valid PEP 440 never match, not even "!=".
+//   - purl_in <pkg:pypi/name[@version]...>: without a version every version.
+//   - package_type_in <sdist wheel egg other...>: unknown types never match.
+//   - upstream_yanked: the index marks the file yanked.
+//   - project_status_in <quarantined archived deprecated active...>: an
+//     unknown status counts as active.
+//   - dependency_age <op> <duration>: time since the file (else the release)
+//     was uploaded; missing_upload_time treat_as_old|treat_as_young is
+//     required, allow_security_fixes lets a young version through when it
+//     fixes a record affecting the newest older version (noted in
+//     Decision.Notes).
 var ConditionTypes = map[string]string{
 	"dependency_is_dangerous": "flag",
 	"vulnerability_id_in":     "list",

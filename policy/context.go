@@ -66,10 +66,12 @@ func getCtx(c *Component, env *Env) *evalCtx {
 }
 
 func putCtx(x *evalCtx) {
-	for i := range x.vulns {
-		x.vulns[i] = nil
+	x.c, x.env, x.idx, x.err = nil, nil, nil, nil
+	x.vulnsLoaded, x.vulns = false, nil
+	if x.verLoaded {
+		x.verLoaded, x.verOK, x.ver = false, false, version.Version{}
 	}
-	*x = evalCtx{notes: x.notes[:0], reasons: x.reasons[:0], advisories: x.advisories[:0]}
+	x.notes, x.reasons, x.advisories = x.notes[:0], x.reasons[:0], x.advisories[:0]
 	ctxPool.Put(x)
 }
 
