@@ -61,7 +61,6 @@ type App struct {
 	jrnlKey  string
 	verdicts *verdictCache
 	logger   *zap.Logger
-	started  atomic.Bool
 }
 
 // JournalConfig configures the decision journal.
@@ -178,7 +177,6 @@ func (a *App) Provision(ctx caddy.Context) error {
 // Start begins loading intelligence (in the background: until it is in
 // force, components are unscanned and the work mode decides).
 func (a *App) Start() error {
-	a.started.Store(true)
 	setMetricsApp(a)
 	a.feed.start()
 	a.jrnl.startRetention()

@@ -77,7 +77,7 @@ type Handler struct {
 	app    *App
 	repos  map[string]*Repository
 	logger *zap.Logger
-	bufs   sync.Pool
+	bufs   *sync.Pool
 }
 
 // CaddyModule returns the Caddy module information.
@@ -122,7 +122,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		}
 		h.repos[r.Name] = r
 	}
-	h.bufs.New = func() any { return new(bytes.Buffer) }
+	h.bufs = &sync.Pool{New: func() any { return new(bytes.Buffer) }}
 	return nil
 }
 

@@ -84,8 +84,8 @@ func validateRepoName(n string) error {
 		}
 	}
 	switch n {
-	case ".", "..", "simple", "packages", "pypi", "x":
-		return fmt.Errorf("repository name %q is reserved", n)
+	case ".", "..":
+		return fmt.Errorf("repository name %q is not allowed", n)
 	}
 	return nil
 }
