@@ -1,0 +1,196 @@
+package pypi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/osaproxy/caddy-osaproxy/internal/pagegen"
+)
+
+// filterList runs the filter writing body in chunks of size n.
+func filterList(t testing.TB, body []byte, f Format, prefix string, drop func(string) bool, n int) []byte {
+	var out bytes.Buffer
+	w := NewProjectListFilter(&out, f, prefix, drop)
+	for i := 0; i < len(body); i += n {
+		end := min(i+n, len(body))
+		if k, err := w.Write(body[i:end]); err != nil || k != end-i {
+			t.Fatalf("chunk %d: write %d, %v", n, k, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("chunk %d: close: %v", n, err)
+	}
+	return out.Bytes()
+}
+
+func dropEvery3rd(names []string) (func(string) bool, map[string]bool) {
+	dropped := map[string]bool{}
+	for i, n := range names {
+		if i%3 == 1 {
+			dropped[NormalizeName(n)] = true
+		}
+	}
+	return func(n string) bool { return dropped[n] }, dropped
+}
+
+func TestProjectListHTML(t *testing.T) {
+	names := pagegen.ProjectNames(7, 60)
+	body := pagegen.ProjectListHTML(7, 60)
+	drop, dropped := dropEvery3rd(names)
+	var want strings.Builder
+	want.WriteString("<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"1.4\">\n    <title>Simple index</title>\n  </head>\n  <body>\n")
+	for _, n := range names {
+		norm := NormalizeName(n)
+		if !dropped[norm] {
+			want.WriteString(`    <a href="/r/ctx/simple/` + norm + `/">` + n + "</a>\n")
+		}
+	}
+	want.WriteString("  </body>\n</html>")
+	for n := 1; n <= len(body); n = n*2 + 1 {
+		if got := filterList(t, body, FormatHTML, "/r/ctx", drop, n); string(got) != want.String() {
+			t.Fatalf("chunk %d:\n%s\nwant\n%s", n, got, want.String())
+		}
+	}
+	for n := 1; n <= 200; n++ {
+		if got := filterList(t, body, FormatHTML, "/r/ctx", drop, n); string(got) != want.String() {
+			t.Fatalf("chunk %d differs", n)
+		}
+	}
+}
+
+func TestProjectListHTMLVariants(t *testing.T) {
+	drop := func(n string) bool { return n == "bad-pkg" }
+	cases := []struct{ name, in, want string }{
+		{"relative hrefs and br", "<a href=\"Good_Pkg/\">Good_Pkg</a><br/>\n<a href=\"bad-pkg/\">bad-pkg</a><br/>\n<a href='zz'>zz</a><br>",
+			"<a href=\"/p/simple/good-pkg/\">Good_Pkg</a><br/>\n<a href=\"/p/simple/zz/\">zz</a><br>"},
+		{"absolute hrefs", `<a href="https://pypi.org/simple/bad.pkg/">Bad.Pkg</a><a HREF=https://pypi.org/simple/ok/>ok</a>`,
+			`<a HREF="/p/simple/ok/">ok</a>`},
+		{"uppercase tags, other links kept", "<A href=\"/simple/x/\">x</A>\n<a href=\"https://example.com/about\">about</a>\n<a name=\"bad-pkg\">bad-pkg</a>",
+			"<A href=\"/p/simple/x/\">x</A>\n<a href=\"https://example.com/about\">about</a>"},
+		{"crlf", "<body>\r\n  <a href=\"/simple/bad-pkg/\">bad-pkg</a>\r\n  <a href=\"/simple/c/\">c</a>\r\n</body>",
+			"<body>\r\n  <a href=\"/p/simple/c/\">c</a>\r\n</body>"},
+		{"unterminated anchor passes through", "<p>x</p><a href=\"/simple/c/\">c", "<p>x</p><a href=\"/simple/c/\">c"},
+		{"prefix escaped", `<a href="/simple/c/">c</a>`, `<a href="/p/simple/c/">c</a>`},
+	}
+	for _, c := range cases {
+		for n := 1; n <= len(c.in); n++ {
+			if got := filterList(t, []byte(c.in), FormatHTML, "/p", drop, n); string(got) != c.want {
+				t.Fatalf("%s (chunk %d):\n got %q\nwant %q", c.name, n, got, c.want)
+			}
+		}
+	}
+}
+
+func TestProjectListJSON(t *testing.T) {
+	names := pagegen.ProjectNames(9, 50)
+	body := pagegen.ProjectListJSON(9, 50)
+	drop, dropped := dropEvery3rd(names)
+	// expected: the same bytes with the dropped elements (and their commas) removed
+	var doc struct {
+		Projects []json.RawMessage `json:"projects"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for i, p := range doc.Projects {
+		if !dropped[NormalizeName(names[i])] {
+			kept = append(kept, string(p))
+		}
+	}
+	head := body[:bytes.Index(body, []byte(`"projects":[`))+len(`"projects":[`)]
+	want := string(head) + strings.Join(kept, ",") + "]}\n"
+	for n := 1; n <= len(body); n++ {
+		if got := filterList(t, body, FormatJSON, "/ignored", drop, n); string(got) != want {
+			t.Fatalf("chunk %d:\n got %s\nwant %s", n, got, want)
+		}
+	}
+	// nil drop: byte-exact pass-through
+	if got := filterList(t, body, FormatJSON, "", nil, 7); !bytes.Equal(got, body) {
+		t.Fatal("pass-through changed the body")
+	}
+	// drop nothing: byte-exact
+	if got := filterList(t, body, FormatJSON, "", func(string) bool { return false }, 13); !bytes.Equal(got, body) {
+		t.Fatal("keep-all changed the body")
+	}
+}
+
+func TestProjectListJSONVariants(t *testing.T) {
+	drop := func(n string) bool { return n == "bad-pkg" }
+	cases := []struct{ name, in, want string }{
+		{"pretty, first dropped",
+			"{\n  \"projects\": [\n    {\"name\": \"Bad_Pkg\"},\n    {\"name\": \"a\"},\n    {\"name\": \"b\"}\n  ],\n  \"meta\": {\"projects\": [1]}\n}",
+			"{\n  \"projects\": [\n    {\"name\": \"a\"},\n    {\"name\": \"b\"}\n  ],\n  \"meta\": {\"projects\": [1]}\n}"},
+		{"last dropped", `{"meta":{"x":"projects"},"projects":[{"name":"a"},{"name":"bad-pkg"}]}`, `{"meta":{"x":"projects"},"projects":[{"name":"a"}]}`},
+		{"all dropped", `{"projects":[ {"name":"bad.pkg"} ]}`, `{"projects":[]}`},
+		{"escaped name", `{"projects":[{"name":"bad\u002dpkg","_last-serial":1},{"n":{"name":"bad-pkg"},"name":"c"}]}`, `{"projects":[{"n":{"name":"bad-pkg"},"name":"c"}]}`},
+		{"no projects key", `{"meta":{"projects":[{"name":"bad-pkg"}]}}`, `{"meta":{"projects":[{"name":"bad-pkg"}]}}`},
+	}
+	for _, c := range cases {
+		for n := 1; n <= len(c.in); n++ {
+			if got := filterList(t, []byte(c.in), FormatJSON, "", drop, n); string(got) != c.want {
+				t.Fatalf("%s (chunk %d):\n got %s\nwant %s", c.name, n, got, c.want)
+			}
+		}
+	}
+}
+
+func TestProjectListErrors(t *testing.T) {
+	drop := func(string) bool { return false }
+	// truncated JSON array
+	w := NewProjectListFilter(io.Discard, FormatJSON, "", drop)
+	if _, err := w.Write([]byte(`{"projects":[{"name":"a"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err == nil {
+		t.Fatal("truncated JSON accepted")
+	}
+	// garbage inside the array
+	w = NewProjectListFilter(io.Discard, FormatJSON, "", drop)
+	if _, err := w.Write([]byte(`{"projects":[x]}`)); err == nil {
+		t.Fatal("garbage accepted")
+	}
+	// an anchor larger than the unit limit
+	w = NewProjectListFilter(io.Discard, FormatHTML, "", nil)
+	big := "<a href=\"/simple/x/\" title=\"" + strings.Repeat("x", MaxProjectListUnit+10)
+	var err error
+	for i := 0; i < len(big) && err == nil; i += 4096 {
+		_, err = w.Write([]byte(big[i:min(i+4096, len(big))]))
+	}
+	if err == nil {
+		t.Fatal("oversized anchor accepted")
+	}
+	// write after close
+	w = NewProjectListFilter(io.Discard, FormatHTML, "", nil)
+	_ = w.Close()
+	if _, err := w.Write([]byte("x")); err == nil {
+		t.Fatal("write after close accepted")
+	}
+}
+
+// The filter's memory does not grow with the list: feed a large list and
+// check the live heap stays small.
+func TestProjectListBoundedMemory(t *testing.T) {
+	body := pagegen.ProjectListHTML(3, 50000)
+	w := NewProjectListFilter(io.Discard, FormatHTML, "/p", func(n string) bool { return len(n)%5 == 0 })
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := 0; i < len(body); i += 16 << 10 {
+		if _, err := w.Write(body[i:min(i+16<<10, len(body))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if grow := int64(after.HeapAlloc) - int64(before.HeapAlloc); grow > 1<<20 {
+		t.Fatalf("live heap grew by %d bytes for a %d byte list", grow, len(body))
+	}
+}
