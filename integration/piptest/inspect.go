@@ -44,3 +44,18 @@ func (v *Venv) Import(module string) (string, error) {
 	}
 	return strings.TrimSpace(res.Stdout), nil
 }
+
+// Versions imports each module in one interpreter run and returns module →
+// __version__ ("" when a module has no __version__). A module that fails to
+// import makes the whole call fail.
+func (v *Venv) Versions(modules ...string) (map[string]string, error) {
+	res, err := v.Run(append([]string{"-c", "import importlib,json,sys; print(json.dumps({m: getattr(importlib.import_module(m), '__version__', '') for m in sys.argv[1:]}))"}, modules...)...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	if err := json.Unmarshal([]byte(strings.TrimSpace(res.Stdout)), &out); err != nil {
+		return nil, fmt.Errorf("piptest: parsing versions: %w\n%s", err, res.Stdout)
+	}
+	return out, nil
+}

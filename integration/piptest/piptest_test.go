@@ -51,33 +51,29 @@ func TestPipInstallsFromFake(t *testing.T) {
 		htmlOnly  bool
 		args      []string
 		wantOK    bool
-		installed map[string]string // normalized name -> version
+		installed map[string]string // normalized name -> version (pip list)
 		imports   map[string]string // module -> __version__
-		project   string            // page whose served type is checked
+		pages     []string          // project pages whose served type is checked
 		wantType  string
 		metadata  bool // a wheel's .metadata must have been fetched (PEP 658)
 		outputHas string
 	}{
-		{name: "wheel via JSON skips yanked", tls: true, args: []string{"wheelonly.pkg"}, wantOK: true,
-			installed: map[string]string{"wheelonly-pkg": "2.0"}, imports: map[string]string{"wheelonly_pkg": "2.0"},
-			project: "wheelonly-pkg", wantType: fakepypi.TypeV1JSON, metadata: true},
-		{name: "wheel via HTML with pin", tls: true, htmlOnly: true, args: []string{"Wheelonly_Pkg==1.0"}, wantOK: true,
-			installed: map[string]string{"wheelonly-pkg": "1.0"}, imports: map[string]string{"wheelonly_pkg": "1.0"},
-			project: "wheelonly-pkg", wantType: fakepypi.TypeV1HTML, metadata: true},
-		{name: "yanked release installs when pinned", tls: false, args: []string{"wheelonly-pkg==3.0"}, wantOK: true,
+		{name: "JSON over TLS: wheel skips yanked, sdist built with isolation", tls: true,
+			args: []string{"wheelonly.pkg", "sdist-only-pkg"}, wantOK: true,
+			installed: map[string]string{"wheelonly-pkg": "2.0", "sdist-only-pkg": "1.0", "helper-dep": "0.5"},
+			imports:   map[string]string{"wheelonly_pkg": "2.0", "sdist_only_pkg": "1.0", "helper_dep": "0.5"},
+			pages:     []string{"wheelonly-pkg", "sdist-only-pkg", "helper-dep", "setuptools", "wheel"}, wantType: fakepypi.TypeV1JSON, metadata: true},
+		{name: "HTML over plain HTTP with pins and non-normalized names", htmlOnly: true,
+			args: []string{"Wheelonly_Pkg==1.0", "sdist_only_pkg==1.0"}, wantOK: true,
+			installed: map[string]string{"wheelonly-pkg": "1.0", "sdist-only-pkg": "1.0", "helper-dep": "0.5"},
+			imports:   map[string]string{"wheelonly_pkg": "1.0", "sdist_only_pkg": "1.0"},
+			pages:     []string{"wheelonly-pkg", "sdist-only-pkg", "helper-dep"}, wantType: fakepypi.TypeV1HTML, metadata: true},
+		{name: "yanked release installs when pinned", args: []string{"wheelonly-pkg==3.0"}, wantOK: true,
 			installed: map[string]string{"wheelonly-pkg": "3.0"}, imports: map[string]string{"wheelonly_pkg": "3.0"},
-			project: "wheelonly-pkg", wantType: fakepypi.TypeV1JSON, outputHas: "broken build"},
-		{name: "sdist via JSON with build isolation", tls: true, args: []string{"sdist-only-pkg"}, wantOK: true,
-			installed: map[string]string{"sdist-only-pkg": "1.0", "helper-dep": "0.5"},
-			imports:   map[string]string{"sdist_only_pkg": "1.0", "helper_dep": "0.5"},
-			project:   "sdist-only-pkg", wantType: fakepypi.TypeV1JSON},
-		{name: "sdist via HTML over plain HTTP", tls: false, htmlOnly: true, args: []string{"sdist_only_pkg==1.0"}, wantOK: true,
-			installed: map[string]string{"sdist-only-pkg": "1.0", "helper-dep": "0.5"},
-			imports:   map[string]string{"sdist_only_pkg": "1.0"},
-			project:   "sdist-only-pkg", wantType: fakepypi.TypeV1HTML},
-		{name: "missing version fails", tls: false, args: []string{"wheelonly-pkg==9.9"}, wantOK: false,
-			project: "wheelonly-pkg", wantType: fakepypi.TypeV1JSON, outputHas: "No matching distribution"},
-		{name: "unknown project fails", tls: true, args: []string{"no-such-project"}, wantOK: false,
+			pages: []string{"wheelonly-pkg"}, wantType: fakepypi.TypeV1JSON, outputHas: "broken build"},
+		{name: "missing version fails", args: []string{"wheelonly-pkg==9.9"}, wantOK: false,
+			pages: []string{"wheelonly-pkg"}, wantType: fakepypi.TypeV1JSON, outputHas: "No matching distribution"},
+		{name: "unknown project fails over TLS", tls: true, args: []string{"no-such-project"}, wantOK: false,
 			outputHas: "No matching distribution"},
 	}
 	for _, tc := range tests {
@@ -86,8 +82,10 @@ func TestPipInstallsFromFake(t *testing.T) {
 			fake.SetHTMLOnly(tc.htmlOnly)
 			defer fake.SetHTMLOnly(false)
 			fake.ResetRequests()
-			if err := v.Reset(); err != nil {
-				t.Fatal(err)
+			if tc.wantOK {
+				if err := v.Reset(); err != nil {
+					t.Fatal(err)
+				}
 			}
 			v.IndexURL, v.CertFile = fake.SimpleURL(), ""
 			if tc.tls {
@@ -111,20 +109,29 @@ func TestPipInstallsFromFake(t *testing.T) {
 					}
 				}
 			}
-			for mod, want := range tc.imports {
-				got, err := v.Import(mod)
-				if err != nil || got != want {
-					t.Errorf("import %s: version %q err %v, want %q", mod, got, err, want)
+			if len(tc.imports) > 0 {
+				var mods []string
+				for m := range tc.imports {
+					mods = append(mods, m)
+				}
+				got, err := v.Versions(mods...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for mod, want := range tc.imports {
+					if got[mod] != want {
+						t.Errorf("import %s: __version__ %q, want %q", mod, got[mod], want)
+					}
 				}
 			}
-			if tc.project != "" {
-				types := simpleTypes(fake, tc.project)
+			for _, page := range tc.pages {
+				types := simpleTypes(fake, page)
 				if len(types) == 0 {
-					t.Fatalf("no 200 for /simple/%s/ in request log", tc.project)
+					t.Errorf("no 200 for /simple/%s/ in request log", page)
 				}
 				for _, ct := range types {
 					if ct != tc.wantType {
-						t.Errorf("/simple/%s/ served as %q, want %q", tc.project, ct, tc.wantType)
+						t.Errorf("/simple/%s/ served as %q, want %q", page, ct, tc.wantType)
 					}
 				}
 			}
