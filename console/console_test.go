@@ -15,7 +15,9 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/osaproxy/caddy-osaproxy/intel"
 	"github.com/osaproxy/caddy-osaproxy/journal"
+	"github.com/osaproxy/caddy-osaproxy/policyfile"
 )
 
 func newConsole(t *testing.T, b Backend, opts Options) http.Handler {
@@ -630,5 +632,62 @@ func TestHumanDuration(t *testing.T) {
 	}
 	if got := ago(testNow, testNow.Add(-90*time.Minute)); got != "1 h 30 min ago" {
 		t.Errorf("ago = %q", got)
+	}
+}
+
+// TestExamplePoliciesParse keeps the prefilled what-if text valid for the
+// real parser, with its commented waiver both commented and uncommented.
+func TestExamplePoliciesParse(t *testing.T) {
+	uncommented := regexp.MustCompile(`(?m)^# ?`).ReplaceAllString(
+		examplePolicies[strings.Index(examplePolicies, "# waiver"):], "")
+	for name, src := range map[string]string{
+		"as shown":       examplePolicies,
+		"waiver enabled": examplePolicies[:strings.Index(examplePolicies, "# waiver")] + uncommented,
+	} {
+		cfg, err := policyfile.ParseString(src)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(cfg.Policies) != 2 {
+			t.Fatalf("%s: %d policies, want 2", name, len(cfg.Policies))
+		}
+		if want := map[string]int{"as shown": 0, "waiver enabled": 1}[name]; len(cfg.Waivers) != want {
+			t.Fatalf("%s: %d waivers, want %d", name, len(cfg.Waivers), want)
+		}
+	}
+}
+
+func TestAffectedSummary(t *testing.T) {
+	ev := func(kind, v string) intel.Event {
+		switch kind {
+		case "i":
+			return intel.Event{Introduced: v}
+		case "f":
+			return intel.Event{Fixed: v}
+		case "l":
+			return intel.Event{LastAffected: v}
+		}
+		return intel.Event{Limit: v}
+	}
+	tests := []struct {
+		name string
+		a    intel.Affected
+		want string
+	}{
+		{"every version", intel.Affected{Name: "colourama", Ranges: []intel.Range{{Events: []intel.Event{ev("i", "0")}}}}, "colourama: every version"},
+		{"introduced 0 fixed", intel.Affected{Name: "requests", Ranges: []intel.Range{{Events: []intel.Event{ev("i", "0"), ev("f", "2.31.0")}}}}, "requests: <2.31.0"},
+		{"two intervals", intel.Affected{Name: "django", Ranges: []intel.Range{{Events: []intel.Event{ev("i", "4.2"), ev("f", "4.2.14"), ev("i", "5.0"), ev("l", "5.0.6")}}}},
+			"django: >=4.2, <4.2.14; >=5.0, <=5.0.6"},
+		{"limit", intel.Affected{Name: "x", Ranges: []intel.Range{{Events: []intel.Event{ev("i", "1.0"), ev("lim", "2.0")}}}}, "x: >=1.0, <2.0"},
+		{"open interval", intel.Affected{Name: "x", Ranges: []intel.Range{{Events: []intel.Event{ev("i", "3.1")}}}}, "x: >=3.1"},
+		{"versions", intel.Affected{Name: "x", Versions: []string{"1.0", "1.1"}}, "x: ==1.0, ==1.1"},
+		{"many versions", intel.Affected{Name: "x", Versions: strings.Split("1 2 3 4 5 6 7 8 9 10 11 12 13 14", " ")},
+			"x: ==1, ==2, ==3, ==4, ==5, ==6, ==7, ==8, ==9, ==10, ==11, ==12 and 2 more"},
+		{"nothing", intel.Affected{Name: "x"}, "x"},
+	}
+	for _, tt := range tests {
+		if got := AffectedSummary(tt.a); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

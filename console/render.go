@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/osaproxy/caddy-osaproxy/intel"
 	"github.com/osaproxy/caddy-osaproxy/journal"
 	"github.com/osaproxy/caddy-osaproxy/whatif"
 )
@@ -296,4 +297,62 @@ func normalizeName(name string) string {
 		b.WriteString(strings.ToLower(string(r)))
 	}
 	return b.String()
+}
+
+// AffectedSummary renders an affected entry of an intelligence record for
+// people: "name: >=1.0, <1.2; ==2.0.1" (introduced 0 reads "every version").
+func AffectedSummary(a intel.Affected) string {
+	var parts []string
+	for _, r := range a.Ranges {
+		var cur []string
+		flush := func() {
+			if len(cur) > 0 {
+				parts = append(parts, strings.Join(cur, ", "))
+				cur = nil
+			}
+		}
+		for _, e := range r.Events {
+			switch {
+			case e.Introduced != "":
+				flush()
+				if e.Introduced == "0" {
+					cur = append(cur, "every version")
+				} else {
+					cur = append(cur, ">="+e.Introduced)
+				}
+			case e.Fixed != "":
+				cur = replaceEvery(cur, "<"+e.Fixed)
+				flush()
+			case e.LastAffected != "":
+				cur = replaceEvery(cur, "<="+e.LastAffected)
+				flush()
+			case e.Limit != "":
+				cur = replaceEvery(cur, "<"+e.Limit)
+				flush()
+			}
+		}
+		flush()
+	}
+	if len(a.Versions) > 0 {
+		const maxVersions = 12
+		vs := a.Versions
+		more := ""
+		if len(vs) > maxVersions {
+			more = fmt.Sprintf(" and %d more", len(vs)-maxVersions)
+			vs = vs[:maxVersions]
+		}
+		parts = append(parts, "=="+strings.Join(vs, ", ==")+more)
+	}
+	if len(parts) == 0 {
+		return a.Name
+	}
+	return a.Name + ": " + strings.Join(parts, "; ")
+}
+
+// replaceEvery appends an upper bound, dropping "every version" (introduced 0).
+func replaceEvery(cur []string, bound string) []string {
+	if len(cur) == 1 && cur[0] == "every version" {
+		return []string{bound}
+	}
+	return append(cur, bound)
 }

@@ -28,6 +28,13 @@ policy "Critical vulnerabilities" {
 	blocker
 	condition cvss3_score >= 9.0
 }
+# waiver "Reviewed false positive" {
+# 	package example-lib
+# 	version ==1.2.3
+# 	expires 2026-12-31
+# 	justification "upstream confirmed"
+# 	approved_by alice
+# }
 `
 
 // Limits of the what-if form.
