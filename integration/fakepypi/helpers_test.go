@@ -1,6 +1,7 @@
 package fakepypi
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -56,3 +57,5 @@ func demo(t *testing.T, opts Options) *Server {
 }
 
 func strconvItoa(n int) string { return strconv.Itoa(n) }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

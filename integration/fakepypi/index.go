@@ -218,7 +218,10 @@ func (s *Server) view(p *project) projectView {
 	for _, r := range p.releases {
 		if len(r.files) > 0 {
 			v.versions = append(v.versions, r.version)
-			v.files = append(v.files, r.files...)
+			for _, f := range r.files {
+				snapshot := *f // Yank mutates files; render from a copy
+				v.files = append(v.files, &snapshot)
+			}
 		}
 	}
 	sortFiles(v.files)
