@@ -39,6 +39,7 @@ func simpleTypes(s *fakepypi.Server, project string) []string {
 }
 
 func TestPipInstallsFromFake(t *testing.T) {
+	t.Parallel()
 	fakes := map[bool]*fakepypi.Server{true: newFake(t, true), false: newFake(t, false)}
 	v := NewVenv(t)
 	certFile, err := fakes[true].WriteCAFile(t.TempDir())
@@ -159,6 +160,7 @@ func TestPipInstallsFromFake(t *testing.T) {
 }
 
 func TestPoetryInstallsFromFake(t *testing.T) {
+	t.Parallel()
 	fake := newFake(t, true)
 	certFile, err := fake.WriteCAFile(t.TempDir())
 	if err != nil {
