@@ -481,7 +481,14 @@ func (ix *Index) renderHTML(dst []byte, edits []Edit, links LinkMapper) ([]byte,
 				}
 				start = k
 			}
-			dst = append(dst, s[pos:start]...)
+			if start > pos && s[start-1] == '<' {
+				// "<" + "<a ...>" + "a href=...>": without the anchor the
+				// first '<' would start a new tag. Write it as a reference.
+				dst = append(dst, s[pos:start-1]...)
+				dst = append(dst, "&lt;"...)
+			} else {
+				dst = append(dst, s[pos:start]...)
+			}
 			pos = end
 		case Keep:
 			if link == f.URL {

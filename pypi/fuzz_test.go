@@ -1,0 +1,262 @@
+package pypi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// editsFrom derives deterministic edits from a mask.
+func editsFrom(n int, mask uint64) []Edit {
+	edits := make([]Edit, n)
+	for i := range edits {
+		switch (mask >> (2 * uint(i%32))) & 3 {
+		case 1:
+			edits[i] = Edit{Action: Remove}
+		case 2:
+			edits[i] = Edit{Action: Mark, Reason: "fuzz <&\"'> reason"}
+		}
+	}
+	return edits
+}
+
+func checkIndexInvariants(t *testing.T, data []byte, f Format, mask uint64) {
+	ix, err := ParseIndex(data, f, "demo")
+	if err != nil {
+		var pe *ParseError
+		if !errors.As(err, &pe) {
+			t.Fatalf("error is not a *ParseError: %T %v", err, err)
+		}
+		return
+	}
+	// identity
+	for _, links := range []LinkMapper{nil, identity} {
+		out, err := ix.Render(nil, make([]Edit, len(ix.Files)), links)
+		if err != nil || !bytes.Equal(out, data) {
+			t.Fatalf("all-Keep identity render differs (err %v)", err)
+		}
+	}
+	// remove all: nothing left, still parseable
+	all := make([]Edit, len(ix.Files))
+	for i := range all {
+		all[i].Action = Remove
+	}
+	out, err := ix.Render(nil, all, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix2, err := ParseIndex(out, f, "demo")
+	if err != nil {
+		t.Fatalf("remove-all output does not parse: %v\n%q", err, out)
+	}
+	if len(ix2.Files) != 0 {
+		t.Fatalf("remove-all left %d files:\n%q", len(ix2.Files), out)
+	}
+	if f == FormatJSON && !json.Valid(out) {
+		t.Fatalf("remove-all output is not JSON")
+	}
+	// mixed edits with a rewriting mapper: kept and marked files remain, in order
+	edits := editsFrom(len(ix.Files), mask)
+	mapper := mapFunc(func(h string) (string, bool) { return "/p/" + h, true })
+	out, err = ix.Render(nil, edits, mapper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ix3, err := ParseIndex(out, f, "demo")
+	if err != nil {
+		t.Fatalf("edited output does not parse: %v\n%q", err, out)
+	}
+	var want []int
+	for i, e := range edits {
+		if e.Action != Remove {
+			want = append(want, i)
+		}
+	}
+	if len(ix3.Files) != len(want) {
+		t.Fatalf("edited output has %d files, want %d:\n%q", len(ix3.Files), len(want), out)
+	}
+	for k, i := range want {
+		g, o := ix3.Files[k], ix.Files[i]
+		if g.URL != "/p/"+o.URL {
+			t.Fatalf("file %d: url %q, want %q", k, g.URL, "/p/"+o.URL)
+		}
+		if edits[i].Action == Mark && (!g.Yanked || g.YankedReason != edits[i].Reason || g.HasMetadata) {
+			t.Fatalf("file %d not marked: %+v", k, g)
+		}
+		if edits[i].Action == Keep && (g.Yanked != o.Yanked || g.HasMetadata != o.HasMetadata) {
+			t.Fatalf("file %d changed: %+v", k, g)
+		}
+	}
+}
+
+func FuzzParseIndexHTML(f *testing.F) {
+	f.Add([]byte(warehouseHTML), uint64(0x9))
+	f.Add([]byte(`<a href=demo-1.0.tar.gz data-yanked>x</a><<a href='demo-2.0.zip'>y</a>a href=z>`), uint64(0x5))
+	f.Fuzz(func(t *testing.T, data []byte, mask uint64) {
+		if len(data) > 1<<16 {
+			return
+		}
+		checkIndexInvariants(t, data, FormatHTML, mask)
+	})
+}
+
+func FuzzParseIndexJSON(f *testing.F) {
+	f.Add([]byte(warehouseJSON), uint64(0x6))
+	f.Add([]byte(`{"files":[{"filename":"demo-1.0.tar.gz","url":"demo-1.0.tar.gz"}],"versions":["1.0"]}`), uint64(1))
+	f.Fuzz(func(t *testing.T, data []byte, mask uint64) {
+		if len(data) > 1<<16 {
+			return
+		}
+		checkIndexInvariants(t, data, FormatJSON, mask)
+	})
+}
+
+func FuzzParseFilename(f *testing.F) {
+	for _, s := range []string{"python-dateutil-2.8.2.tar.gz", "foo-1.0-1.tar.gz", "torch-2.1.0+cpu-cp311-cp311-linux_x86_64.whl",
+		"numpy-1.0.1.dev3460.win32-py2.4.exe", "pkgwithmpkg-1.0-py2.7-macosx10.7.mpkg.zip", "foo_bar-1.0-py2.7-linux-x86_64.egg"} {
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, name, project string) {
+		fi, err := ParseFilename(name, project)
+		if err == nil {
+			if fi.Filename != name || fi.Version == "" || !IsNormalized(fi.Project) || !validVersionText(fi.Version) {
+				t.Fatalf("ParseFilename(%q, %q) = %+v", name, project, fi)
+			}
+			if project != "" && fi.Project != NormalizeName(project) {
+				t.Fatalf("project %q != %q", fi.Project, NormalizeName(project))
+			}
+		}
+		for _, c := range FilenameCandidates(name) {
+			if c.Filename != name || c.Version == "" || !IsNormalized(c.Project) {
+				t.Fatalf("candidate %+v", c)
+			}
+			if c.Type == TypeSdist || c.Type == TypeOther {
+				again, err := ParseFilename(name, c.Project)
+				if err != nil || again.Version != c.Version {
+					t.Fatalf("candidate %+v does not reparse: %+v %v", c, again, err)
+				}
+			}
+		}
+		if n := NormalizeName(name); NormalizeName(n) != n || !IsNormalized(n) || !equalNormalized(name, n) {
+			t.Fatalf("NormalizeName(%q) = %q is not stable", name, n)
+		}
+	})
+}
+
+func printable(s string) bool {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
+
+func FuzzParseContext(f *testing.F) {
+	f.Add(EncodeContext(RepoContext{RepoManagerHost: "artifactory.example.com", RepoName: "pypi"}))
+	f.Add("eyJyZXBvTmFtZSI6Ij4-Pj8ifQ")
+	f.Add("e30%3D")
+	f.Fuzz(func(t *testing.T, seg string) {
+		rc, err := ParseContext(seg)
+		if err != nil {
+			if !printable(err.Error()) || strings.Contains(err.Error(), seg) && len(seg) > 8 {
+				t.Fatalf("error echoes input or is not printable: %q", err)
+			}
+			return
+		}
+		if !cleanText(rc.RepoName) || !cleanText(rc.RepoManagerHost) {
+			t.Fatalf("control characters accepted: %+v", rc)
+		}
+		back, err := ParseContext(EncodeContext(rc))
+		if err != nil || back != rc {
+			t.Fatalf("round trip %+v: %+v %v", rc, back, err)
+		}
+	})
+}
+
+func FuzzClassify(f *testing.F) {
+	for _, s := range []string{"/simple/", "/simple/Foo_Bar", hashPath + "/requests-2.31.0.tar.gz.metadata",
+		"/packages/source/r/requests/requests-2.31.0.tar.gz", "/pypi/Django/1.0/json/", "/x/k/whl/torch-2.1.0%2Bcpu-cp311-cp311-linux_x86_64.whl",
+		"/packages/%2e%2e/x.tar.gz", "/simple/%252e/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		r, err := Classify(p, []string{"k"})
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || (e.Status != 400 && e.Status != 404) || !printable(e.Msg) {
+				t.Fatalf("bad error %#v", err)
+			}
+			return
+		}
+		if r.Redirect != "" {
+			r2, err := Classify(r.Redirect, []string{"k"})
+			if err != nil || r2.Redirect != "" || r2.Op == "" {
+				t.Fatalf("redirect %q from %q is not canonical: %+v %v", r.Redirect, p, r2, err)
+			}
+			return
+		}
+		u := r.UpstreamPath
+		if !strings.HasPrefix(u, "/") || strings.Contains(u, "//") || strings.Contains(u, "/../") || strings.Contains(u, "/./") ||
+			strings.HasSuffix(u, "/..") || strings.ContainsAny(u, "\\?#;\x00") {
+			t.Fatalf("unsafe upstream path %q from %q", u, p)
+		}
+		for i := 0; i < len(u); i++ {
+			if u[i] < 0x21 || u[i] >= 0x7f {
+				t.Fatalf("raw byte %#x in upstream path %q", u[i], u)
+			}
+		}
+		// The upstream path is canonical: classifying it again (as a
+		// packages or simple path) gives the same segments.
+		if r.Upstream.Kind != UpstreamAdditional {
+			r2, err := Classify(u, nil)
+			if err != nil || r2.UpstreamPath != u || r2.Filename != r.Filename || r2.Op != r.Op {
+				t.Fatalf("upstream path %q does not reclassify: %+v %v", u, r2, err)
+			}
+		}
+		if r.Filename != "" && len(FilenameCandidates(r.Filename)) == 0 {
+			t.Fatalf("route to a non-distribution file %q", r.Filename)
+		}
+	})
+}
+
+func FuzzProjectList(f *testing.F) {
+	f.Add([]byte("<body>\n    <a href=\"/simple/a/\">A</a>\n    <a href=\"b/\">b</a><br/>\n</body>"), false, uint8(3))
+	f.Add([]byte(`{"meta":{"_last-serial":1},"projects":[{"_last-serial":1,"name":"A"},{"_last-serial":2,"name":"b.c"}]}`), true, uint8(5))
+	f.Fuzz(func(t *testing.T, data []byte, isJSON bool, chunk uint8) {
+		if len(data) > 1<<16 {
+			return
+		}
+		format := FormatHTML
+		if isJSON {
+			format = FormatJSON
+		}
+		drop := func(n string) bool { return len(n)%2 == 0 }
+		run := func(n int) ([]byte, error) {
+			var out bytes.Buffer
+			w := NewProjectListFilter(&out, format, "/p", drop)
+			for i := 0; i < len(data); i += n {
+				if _, err := w.Write(data[i:min(i+n, len(data))]); err != nil {
+					return nil, err
+				}
+			}
+			err := w.Close()
+			return out.Bytes(), err
+		}
+		whole, errWhole := run(len(data) + 1)
+		parts, errParts := run(int(chunk%32) + 1)
+		if (errWhole == nil) != (errParts == nil) {
+			t.Fatalf("errors differ: %v vs %v", errWhole, errParts)
+		}
+		if errWhole == nil && !bytes.Equal(whole, parts) {
+			t.Fatalf("chunked output differs:\n%q\n%q", whole, parts)
+		}
+		if errWhole == nil && isJSON && json.Valid(data) && !json.Valid(whole) {
+			t.Fatalf("valid JSON became invalid: %q", whole)
+		}
+	})
+}
