@@ -36,7 +36,8 @@ func init() {
 //	}
 //
 // Every link the console generates is relative, so it works under any
-// prefix that handle_path strips. Use base_path only when the prefix is not
+// prefix that handle_path strips (add `redir /console /console/` for the
+// address without the trailing slash). Use base_path only when the prefix is not
 // stripped before the console sees the request.
 type Console struct {
 	// BasePath is the path prefix the console is mounted under when that

@@ -309,6 +309,10 @@ func TestRequestsPage(t *testing.T) {
 	if _, body = get(t, h, "/?status=blocked&total=1"); !strings.Contains(body, "3 matching requests") {
 		t.Error("total=1 does not show the count")
 	}
+	// An operation the form does not list stays selected.
+	if _, body = get(t, h, "/?operation=upload"); !strings.Contains(body, `<option value="upload" selected>`) {
+		t.Error("an unlisted operation is not shown as the current filter")
+	}
 	// An empty result says so.
 	if _, body = get(t, h, "/?package=nothing-here"); !strings.Contains(body, "No request matches these filters") {
 		t.Error("empty result not explained")
@@ -399,7 +403,7 @@ func TestPackagePage(t *testing.T) {
 	}
 	// Unknown advisories and packages.
 	b.add(journal.Record{Time: testNow, Package: "x", Version: "1", Status: journal.StatusWouldBlock, Advisories: []string{"PYSEC-0000-1"}})
-	if _, body = get(t, h, "/package/x"); !strings.Contains(body, "Not in the intelligence in force") {
+	if _, body = get(t, h, "/package/x/"); !strings.Contains(body, "Not in the intelligence in force") || !strings.Contains(body, `href="../../intel"`) {
 		t.Error("unknown advisory not explained")
 	}
 	if rec, body = get(t, h, "/package/never-seen"); rec.Code != http.StatusNotFound || !strings.Contains(body, "no request for this package") {

@@ -53,7 +53,7 @@ type advisoryHit struct {
 
 // packagePage serves package/<name>.
 func (rq *request) packagePage() {
-	raw, err := url.PathUnescape(strings.TrimPrefix(rq.path, "/package/"))
+	raw, err := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(rq.path, "/package/"), "/"))
 	if err != nil || strings.TrimSpace(raw) == "" {
 		rq.errorPage(http.StatusBadRequest, "A package name is required: package/<name>.")
 		return

@@ -178,7 +178,12 @@ type requestsData struct {
 func (rq *request) requestsPage() {
 	q := rq.r.URL.Query()
 	ff := readFilterForm(q)
-	d := &requestsData{F: ff, Rows: rowsData{Base: rq.base}, Statuses: statuses, Modes: modes, Operations: operations,
+	ops := operations
+	if ff.Operation != "" && !contains(ops, ff.Operation) {
+		// Keep a value typed in the URL selectable, so the form shows what is filtered.
+		ops = append(append([]string(nil), ops...), ff.Operation)
+	}
+	d := &requestsData{F: ff, Rows: rowsData{Base: rq.base}, Statuses: statuses, Modes: modes, Operations: ops,
 		SinceChoice: sinceChoices, Total: -1, ResetURL: rq.base}
 	base := ff.values()
 	d.Filtered = len(base) > 0 && !(len(base) == 1 && ff.ShowPurl)
