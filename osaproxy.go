@@ -754,8 +754,10 @@ func (x *exchange) decideFile(rt pypi.Route) (verdict, policy.Component) {
 		}
 		return verdict{Status: journal.StatusNotBlocked, Reason: reason}, c
 	}
-	var first verdict
-	var firstC policy.Component
+	// Any block wins; otherwise a reportable status (would_block, delayed)
+	// wins over not_blocked; otherwise the first (most likely) split.
+	var best verdict
+	var bestC policy.Component
 	for i, fi := range cands {
 		c := x.component(fi.Project, fi.Version)
 		c.Filename, c.PackageType = rt.Filename, string(fi.Type)
@@ -763,17 +765,14 @@ func (x *exchange) decideFile(rt pypi.Route) (verdict, policy.Component) {
 			c.Sha256, c.UploadTime, c.Yanked, c.ProjectStatus = meta.sha256, meta.uploaded, meta.yanked, meta.status
 		}
 		v := a.decide(ctx, &c, nil, x.opts)
-		if v.Block || v.Status != journal.StatusNotBlocked && !first.Block && first.Status == journal.StatusNotBlocked {
-			first, firstC = v, c
-			if v.Block {
-				break
-			}
+		if v.Block {
+			return v, c
 		}
-		if i == 0 && first.Status == "" {
-			first, firstC = v, c
+		if i == 0 || (best.Status == journal.StatusNotBlocked && v.Status != journal.StatusNotBlocked) {
+			best, bestC = v, c
 		}
 	}
-	return first, firstC
+	return best, bestC
 }
 
 // redirectGuard streams a download untouched, except that an upstream
