@@ -344,6 +344,9 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 		return x.upstreamFailure(w, rec, "upstream index could not be parsed: "+err.Error())
 	}
 
+	if h.app.engine.NeedsUploadTime() && x.repo.scanManifest() && x.opts.Mode != ModeWarmup {
+		x.fillUploadTimes(r, ix)
+	}
 	t0 := time.Now()
 	edits, sum := x.decideIndex(ix)
 	metrics.verdictLatency.WithLabelValues(string(pypi.OpIndex)).Observe(time.Since(t0).Seconds())
@@ -524,6 +527,53 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 	}
 	sum.allBlocked = len(ix.Files) > 0 && kept == 0
 	return edits, sum
+}
+
+// fillUploadTimes completes an index without PEP 700 upload times (HTML,
+// or JSON from registries that omit them) from the legacy JSON API, so
+// cooldown policies see real ages. On failure the times stay missing and the
+// policy's missing_upload_time option decides.
+func (x *exchange) fillUploadTimes(r *http.Request, ix *pypi.Index) {
+	missing := false
+	for i := range ix.Files {
+		if ix.Files[i].UploadTime.IsZero() {
+			missing = true
+			break
+		}
+	}
+	if !missing || ix.Project == "" {
+		return
+	}
+	buf := x.h.bufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer x.h.bufs.Put(buf)
+	bw := &bufferWriter{header: make(http.Header), buf: buf, limit: x.h.MaxIndexSize}
+	r2 := r.WithContext(r.Context())
+	r2.Method = http.MethodGet
+	err := x.forward(bw, r2, x.repo.registry, "/pypi/"+url.PathEscape(ix.Project)+"/json", func(hd http.Header) {
+		hd.Set("Accept", "application/json")
+		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
+			hd.Del(k)
+		}
+	})
+	if err != nil || bw.overflow || bw.status != http.StatusOK {
+		x.h.logger.Debug("no upload times from the JSON API", zap.String("project", ix.Project), zap.Int("status", bw.status), zap.Error(err))
+		return
+	}
+	body, err := decodeBody(bw.header, buf.Bytes(), x.h.MaxIndexSize)
+	if err != nil {
+		return
+	}
+	times, err := pypi.UploadTimes(body)
+	if err != nil {
+		return
+	}
+	for i := range ix.Files {
+		f := &ix.Files[i]
+		if f.UploadTime.IsZero() {
+			f.UploadTime = times[f.Filename]
+		}
+	}
 }
 
 // fillFromIndex copies what the index says about a file into a component.
