@@ -76,7 +76,14 @@ func dialectSQL(s string, d dialect) string {
 
 func migrationsFor(d dialect) []migration {
 	v1 := []string{dialectSQL(requestsTable, d)}
-	v1 = append(v1, requestIndexes...)
+	for _, ix := range requestIndexes {
+		if d.name == DriverSQLite {
+			// Every SQLite index ends with the rowid (= id) implicitly: naming
+			// it again would store it twice.
+			ix = strings.Replace(ix, "ts, id)", "ts)", 1)
+		}
+		v1 = append(v1, ix)
+	}
 	if d.name == DriverSQLite {
 		v1 = append(v1, `CREATE TABLE first_triggers (key TEXT PRIMARY KEY, first INTEGER NOT NULL) WITHOUT ROWID`)
 	} else {
