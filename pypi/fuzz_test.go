@@ -8,6 +8,8 @@ import (
 	"testing"
 	"unicode"
 	"unicode/utf8"
+
+	xhtml "golang.org/x/net/html"
 )
 
 // editsFrom derives deterministic edits from a mask.
@@ -257,6 +259,74 @@ func FuzzProjectList(f *testing.F) {
 		}
 		if errWhole == nil && isJSON && json.Valid(data) && !json.Valid(whole) {
 			t.Fatalf("valid JSON became invalid: %q", whole)
+		}
+	})
+}
+
+// html5Hrefs lists the href of every <a> start tag as golang.org/x/net/html's
+// HTML5 tokenizer sees it (first href attribute wins, as in tree building).
+func html5Hrefs(data []byte) []string {
+	z := xhtml.NewTokenizer(bytes.NewReader(data))
+	var out []string
+	for {
+		tt := z.Next()
+		if tt == xhtml.ErrorToken {
+			return out
+		}
+		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
+			continue
+		}
+		tok := z.Token()
+		if tok.Data != "a" {
+			continue
+		}
+		for _, a := range tok.Attr {
+			if a.Key == "href" && a.Namespace == "" {
+				out = append(out, a.Val)
+				break
+			}
+		}
+	}
+}
+
+// FuzzHTMLDifferential checks that every page ParseIndex accepts has
+// exactly the links an HTML5 tokenizer finds, in the same order: a link the
+// filter does not see could never be removed.
+func FuzzHTMLDifferential(f *testing.F) {
+	f.Add([]byte(warehouseHTML))
+	f.Add([]byte(`<A HREF='../x/demo-1.0.tar.gz' DATA-YANKED>demo</A><a href=demo-1.1.zip>x</a><br>`))
+	f.Add([]byte(`<img alt='<a href="x' ><a href=demo-1.0.tar.gz>demo</a>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<16 {
+			return
+		}
+		ix, err := ParseIndex(data, FormatHTML, "demo")
+		if err != nil {
+			return
+		}
+		want := html5Hrefs(data)
+		var got []string
+		for _, f := range ix.Files {
+			if f.flags&flagHrefBare != 0 {
+				got = append(got, "")
+				continue
+			}
+			got = append(got, f.URL)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("filter sees %d links %q, HTML5 sees %d %q", len(got), got, len(want), want)
+		}
+		for i := range got {
+			raw := data[ix.Files[i].hrefStart:ix.Files[i].hrefEnd]
+			if ambiguousRefs(string(raw)) {
+				if ix.Files[i].ParseErr == nil {
+					t.Fatalf("ambiguous href %q without ParseErr", raw)
+				}
+				continue
+			}
+			if got[i] != cleanURL(want[i]) {
+				t.Fatalf("link %d: filter %q, HTML5 %q", i, got[i], want[i])
+			}
 		}
 	})
 }

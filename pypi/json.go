@@ -452,8 +452,10 @@ func (p *jsonParser) files() error {
 	if p.i >= len(p.s) || p.s[p.i] != '[' {
 		return p.err(`"files" is not an array`)
 	}
-	if n := strings.Count(p.s[p.i:], `"filename"`); n > 0 && p.ix.Files == nil {
-		p.ix.Files = make([]IndexFile, 0, n)
+	if p.ix.Files == nil {
+		// A PyPI file entry is 500-800 bytes; counting them exactly costs
+		// more than letting append grow the rest.
+		p.ix.Files = make([]IndexFile, 0, (len(p.s)-p.i)/640+1)
 	}
 	p.ix.filesArr.a = p.i
 	p.i++

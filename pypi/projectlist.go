@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"strings"
+	"unsafe"
 )
 
 // MaxProjectListUnit bounds the bytes the project list filter holds at once
@@ -466,8 +467,13 @@ outer:
 					}
 					st.elements++
 					elem := in[i:end]
-					name, _ := jsonElementName(elem)
-					if norm := NormalizeName(name); norm == "" || !pl.drop(norm) {
+					name, _ := jsonElementName(unsafe.String(unsafe.SliceData(elem), len(elem)))
+					norm := NormalizeName(name)
+					if norm == name {
+						// name points into the write buffer: drop may keep it.
+						norm = strings.Clone(norm)
+					}
+					if norm == "" || !pl.drop(norm) {
 						if st.kept == 0 {
 							pl.emit(st.lead)
 						} else {
@@ -519,9 +525,10 @@ func jsonElementEnd(in []byte, i int) (int, bool) {
 	return 0, false
 }
 
-// jsonElementName returns the "name" string of a project list element.
-func jsonElementName(elem []byte) (string, bool) {
-	p := jsonParser{s: string(elem)}
+// jsonElementName returns the "name" string of a project list element; the
+// result may point into elem.
+func jsonElementName(elem string) (string, bool) {
+	p := jsonParser{s: elem}
 	name, found := "", false
 	err := p.object(func(key string, _, _ int) error {
 		if key == "name" && p.i < len(p.s) && p.s[p.i] == '"' {

@@ -261,8 +261,9 @@ var separators = []string{"-", "-", "_", ".", ""}
 func ProjectNames(seed int64, n int) []string {
 	r := rand.New(rand.NewPCG(uint64(seed), 0x632be59bd9b4e019))
 	seen := make(map[string]bool, n)
-	names := make([]string, 0, n)
-	for len(names) < n {
+	type entry struct{ name, norm string }
+	entries := make([]entry, 0, n)
+	for len(entries) < n {
 		parts := 1 + r.IntN(3)
 		var b strings.Builder
 		for k := 0; k < parts; k++ {
@@ -284,9 +285,13 @@ func ProjectNames(seed int64, n int) []string {
 			continue
 		}
 		seen[norm] = true
-		names = append(names, name)
+		entries = append(entries, entry{name, norm})
 	}
-	sort.Slice(names, func(i, j int) bool { return normalize(names[i]) < normalize(names[j]) })
+	sort.Slice(entries, func(i, j int) bool { return entries[i].norm < entries[j].norm })
+	names := make([]string, n)
+	for i, e := range entries {
+		names[i] = e.name
+	}
 	return names
 }
 
