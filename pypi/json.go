@@ -414,6 +414,11 @@ func (p *jsonParser) versions() error {
 		return p.err(`"versions" is not an array`)
 	}
 	p.ix.versionsArr.a = p.i
+	if n := len(p.ix.Files); n > 0 {
+		// "versions" usually follows "files" and has at most one entry per file.
+		p.ix.Versions = make([]string, 0, n)
+		p.ix.versionSp = make([]span, 0, n)
+	}
 	p.i++
 	p.ws()
 	if p.i < len(p.s) && p.s[p.i] == ']' {
