@@ -328,3 +328,33 @@ func wheelAt(v string, at time.Time) fakepypi.Release {
 func wheelName(project, version string) string {
 	return fakepypi.DistName(project) + "-" + version + "-py3-none-any.whl"
 }
+
+// site wraps osa_proxy options and repositories into the main site block.
+func site(handlerBody string) string {
+	return fmt.Sprintf("http://localhost:%d {\n\tosa_proxy {\n%s\t}\n}\n", e2eHTTPPort, handlerBody)
+}
+
+// repo renders a `pypi <name> { ... }` block whose upstreams are the fake's
+// index and files hosts; extra lines go inside the block.
+func repo(name string, fake *fakepypi.Server, extra ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\t\tpypi %s {\n\t\t\tregistry %s\n\t\t\tpackages_registry %s\n", name, fake.IndexURL(), fake.FilesURL())
+	for _, e := range extra {
+		fmt.Fprintf(&b, "\t\t\t%s\n", e)
+	}
+	b.WriteString("\t\t}\n")
+	return b.String()
+}
+
+// dangerOSA is an osa block body with the real malicious-package records,
+// the dependency_is_dangerous blocker and a journal under dir.
+func dangerOSA(intelPath, dir string) string {
+	return fmt.Sprintf(`		intel osv %s
+		policy "%s" {
+			stages proxy
+			blocker
+			condition dependency_is_dangerous
+		}
+		journal sqlite %s
+`, intelPath, dangerPolicy, filepath.Join(dir, "journal.db"))
+}
