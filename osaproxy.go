@@ -313,7 +313,9 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	buf.Reset()
 	defer h.bufs.Put(buf)
 	bw := &bufferWriter{header: make(http.Header), buf: buf, limit: h.MaxIndexSize}
-	err := x.forward(bw, r, x.repo.registry, x.route.UpstreamPath, func(hd http.Header) {
+	get := r.WithContext(r.Context())
+	get.Method = http.MethodGet // the page is filtered whole; a HEAD is answered from it
+	err := x.forward(bw, get, x.repo.registry, x.route.UpstreamPath, func(hd http.Header) {
 		hd.Set("Accept", media)
 		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
 			hd.Del(k)
@@ -944,7 +946,9 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 	buf.Reset()
 	defer x.h.bufs.Put(buf)
 	bw := &bufferWriter{header: make(http.Header), buf: buf, limit: x.h.MaxIndexSize}
-	err := x.forward(bw, r, x.repo.registry, rt.UpstreamPath, func(hd http.Header) {
+	get := r.WithContext(r.Context())
+	get.Method = http.MethodGet // the document is filtered whole; a HEAD is answered from it
+	err := x.forward(bw, get, x.repo.registry, rt.UpstreamPath, func(hd http.Header) {
 		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
 			hd.Del(k)
 		}
