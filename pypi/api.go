@@ -25,7 +25,7 @@ const (
 type FileInfo struct {
 	Filename string      // the file name as given (unescaped)
 	Project  string      // PEP 503 normalized project name
-	Version  string      // version as written in the filename (wheel: '_' kept as in PEP 427 escaping is undone to '-')
+	Version  string      // version exactly as written in the filename (no PEP 440 normalization, '_' not rewritten)
 	Type     PackageType // sdist, wheel, egg, other
 }
 

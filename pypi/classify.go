@@ -148,7 +148,7 @@ func classifyJSON(segs []string, trailing bool) (Route, error) {
 			return Route{}, notFound("not a valid version")
 		}
 		r.Version = v
-		canon += v + "/"
+		canon += EscapeSegment(v) + "/"
 	}
 	canon += "json"
 	if norm != name || trailing {

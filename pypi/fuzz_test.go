@@ -35,6 +35,9 @@ func checkIndexInvariants(t *testing.T, data []byte, f Format, mask uint64) {
 		}
 		return
 	}
+	if f == FormatJSON {
+		jsonDifferential(t, data, ix)
+	}
 	// identity
 	for _, links := range []LinkMapper{nil, identity} {
 		out, err := ix.Render(nil, make([]Edit, len(ix.Files)), links)
@@ -329,4 +332,33 @@ func FuzzHTMLDifferential(f *testing.F) {
 			}
 		}
 	})
+}
+
+// jsonDifferential checks an accepted JSON page against encoding/json: the
+// document is valid and has the same files with the same filename and url.
+func jsonDifferential(t *testing.T, data []byte, ix *Index) {
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatalf("accepted JSON that encoding/json refuses: %v", err)
+	}
+	files, _ := doc["files"].([]any)
+	if len(files) != len(ix.Files) {
+		t.Fatalf("%d files, encoding/json sees %d", len(ix.Files), len(files))
+	}
+	for i, fv := range files {
+		m := fv.(map[string]any)
+		if m["filename"] != ix.Files[i].Filename || cleanURL(m["url"].(string)) != ix.Files[i].URL {
+			t.Fatalf("file %d: %q %q, encoding/json: %q %q", i, ix.Files[i].Filename, ix.Files[i].URL, m["filename"], m["url"])
+		}
+		y := m["yanked"]
+		if y == nil {
+			y = false
+		}
+		if (y != false) != ix.Files[i].Yanked {
+			t.Fatalf("file %d: yanked %v, encoding/json %v", i, ix.Files[i].Yanked, y)
+		}
+	}
+	if v, ok := doc["versions"].([]any); ok && len(v) != len(ix.Versions) {
+		t.Fatalf("versions %d, encoding/json %d", len(ix.Versions), len(v))
+	}
 }
