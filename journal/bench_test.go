@@ -6,8 +6,8 @@ package journal
 //	go test ./journal/ -run XXX -bench Query1M -benchtime 200x
 //
 // The 1M-row SQLite database is cached in os.TempDir() between runs
-// (osa-journal-bench-<rows>-v1.db); the PostgreSQL one lives in schema
-// osa_bench_<rows>_v1 of the test database and is kept between runs too
+// (osa-journal-bench-<rows>-v2.db); the PostgreSQL one lives in schema
+// osa_bench_<rows>_v2 of the test database and is kept between runs too
 // (drop it with DROP SCHEMA ... CASCADE). OSA_BENCH_ROWS overrides 1,000,000.
 
 import (
@@ -170,10 +170,10 @@ func benchStore(b *testing.B, driver string, n int) *sqlStore {
 	ctx := context.Background()
 	var dsn string
 	if driver == DriverSQLite {
-		dsn = filepath.Join(os.TempDir(), fmt.Sprintf("osa-journal-bench-%d-v1.db", n))
+		dsn = filepath.Join(os.TempDir(), fmt.Sprintf("osa-journal-bench-%d-v2.db", n))
 	} else {
 		base := postgresDSN(b) // fails clearly when the server is down; its throw-away schema is unused
-		schema := fmt.Sprintf("osa_bench_%d_v1", n)
+		schema := fmt.Sprintf("osa_bench_%d_v2", n)
 		db, err := sql.Open("pgx", postgresBaseDSN())
 		if err != nil {
 			b.Fatal(err)

@@ -53,7 +53,6 @@ const requestsTable = `CREATE TABLE requests (
 // index-only count.
 var requestIndexes = []string{
 	`CREATE INDEX requests_ts ON requests (ts, id)`,
-	`CREATE INDEX requests_package ON requests (package, ts, id)`,
 	`CREATE INDEX requests_repository ON requests (repository, ts, id)`,
 	`CREATE INDEX requests_rm_host ON requests (repo_manager_host, ts, id)`,
 	`CREATE INDEX requests_rm_name ON requests (repo_name, ts, id)`,
@@ -76,6 +75,14 @@ func dialectSQL(s string, d dialect) string {
 
 func migrationsFor(d dialect) []migration {
 	v1 := []string{dialectSQL(requestsTable, d)}
+	// The package index also carries status and version, so the Package
+	// summary (counts, verdict history) and package+status filters are
+	// index-only. Columns after the unique id do not change its order.
+	if d.name == DriverSQLite {
+		v1 = append(v1, `CREATE INDEX requests_package ON requests (package, ts, id, status, version)`)
+	} else {
+		v1 = append(v1, `CREATE INDEX requests_package ON requests (package, ts, id) INCLUDE (status, version)`)
+	}
 	for _, ix := range requestIndexes {
 		if d.name == DriverSQLite {
 			// Every SQLite index ends with the rowid (= id) implicitly: naming

@@ -2,6 +2,8 @@ package journal
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 )
@@ -18,11 +20,16 @@ func (s *sqlStore) Package(ctx context.Context, name string) (PackageSummary, er
 	sum := PackageSummary{Package: name, Counts: map[string]int64{}, Verdicts: []Record{}}
 	p := s.d.ph(1)
 	var first, last dbTime
-	if err := s.r.QueryRowContext(ctx, "SELECT min(ts), max(ts) FROM requests WHERE package = "+p, name).Scan(&first, &last); err != nil {
+	// Two single-row index probes (a min() and max() in one query would scan).
+	err := s.r.QueryRowContext(ctx, "SELECT ts FROM requests WHERE package = "+p+" ORDER BY ts ASC, id ASC LIMIT 1", name).Scan(&first)
+	if errors.Is(err, sql.ErrNoRows) {
+		return sum, nil
+	}
+	if err != nil {
 		return sum, fmt.Errorf("journal: package: %w", err)
 	}
-	if first.t.IsZero() {
-		return sum, nil
+	if err := s.r.QueryRowContext(ctx, "SELECT ts FROM requests WHERE package = "+p+" ORDER BY ts DESC, id DESC LIMIT 1", name).Scan(&last); err != nil {
+		return sum, fmt.Errorf("journal: package: %w", err)
 	}
 	sum.FirstRequested, sum.LastRequested = first.t, last.t
 
@@ -44,9 +51,12 @@ func (s *sqlStore) Package(ctx context.Context, name string) (PackageSummary, er
 		return sum, fmt.Errorf("journal: package counts: %w", err)
 	}
 
-	q := "SELECT " + selectColumns + " FROM (SELECT " + selectColumns +
-		", LAG(status) OVER (PARTITION BY version ORDER BY ts, id) AS prev_status FROM requests WHERE package = " + p +
-		") v WHERE prev_status IS NULL OR prev_status <> status ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(MaxVerdicts)
+	// The window runs on (version, ts, id, status) from the package index
+	// only; the full rows are read for the (at most MaxVerdicts) changes.
+	q := "SELECT " + selectColumns + " FROM requests WHERE id IN (SELECT id FROM (" +
+		"SELECT id, ts, status, LAG(status) OVER (PARTITION BY version ORDER BY ts, id) AS prev_status " +
+		"FROM requests WHERE package = " + p + ") v WHERE prev_status IS NULL OR prev_status <> status " +
+		"ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(MaxVerdicts) + ") ORDER BY ts DESC, id DESC"
 	rows, err = s.r.QueryContext(ctx, q, name)
 	if err != nil {
 		return sum, fmt.Errorf("journal: package verdicts: %w", err)

@@ -67,8 +67,24 @@ func (a *sqlArgs) add(v any) string {
 	return a.d.ph(len(a.args))
 }
 
-// filterConds renders the WHERE terms of f (without the cursor).
-func (s *sqlStore) filterConds(f Filter, a *sqlArgs) []string {
+// blockedStatuses is the SQL list of the blocked_* statuses.
+var blockedStatuses = "('" + strings.Join([]string{StatusBlockedByPolicies, StatusBlockedUnscanned,
+	StatusBlockedTimeout, StatusBlockedOnError}, "', '") + "')"
+
+// rmColumn selects which column a RepoManager filter arm matches.
+type rmColumn int
+
+const (
+	rmNone rmColumn = iota
+	rmHost
+	rmName
+	rmBoth // host AND name (the overlap of the two arms, for counting)
+)
+
+// filterConds renders the WHERE terms of f (without the cursor). The
+// RepoManager filter (host OR name) is rendered as the single column rm,
+// so that each arm of the OR can use its own index.
+func (s *sqlStore) filterConds(f Filter, rm rmColumn, a *sqlArgs) []string {
 	var conds []string
 	eq := func(col, v string) {
 		if v != "" {
@@ -77,13 +93,25 @@ func (s *sqlStore) filterConds(f Filter, a *sqlArgs) []string {
 	}
 	eq("package", f.Package)
 	eq("repository", f.Repository)
-	if f.RepoManager != "" {
-		conds = append(conds, "(repo_manager_host = "+a.add(f.RepoManager)+" OR repo_name = "+a.add(f.RepoManager)+")")
+	switch rm {
+	case rmHost:
+		eq("repo_manager_host", f.RepoManager)
+	case rmName:
+		eq("repo_name", f.RepoManager)
+	case rmBoth:
+		eq("repo_manager_host", f.RepoManager)
+		eq("repo_name", f.RepoManager)
 	}
-	switch f.Status {
-	case "":
-	case StatusBlocked:
+	otherEq := len(conds) > 0 || f.Mode != "" || f.Operation != "" || f.Initiator != ""
+	switch {
+	case f.Status == "":
+	case f.Status == StatusBlocked && !otherEq:
+		// Alone: the partial index on blocked rows, newest first.
 		conds = append(conds, "blocked = 1")
+	case f.Status == StatusBlocked:
+		// With another filter: a test on status, which the other filter's
+		// index can evaluate (and the package index covers).
+		conds = append(conds, "status IN "+blockedStatuses)
 	default:
 		eq("status", f.Status)
 	}
@@ -97,6 +125,14 @@ func (s *sqlStore) filterConds(f Filter, a *sqlArgs) []string {
 		conds = append(conds, "ts < "+a.add(s.d.timeArg(f.Until)))
 	}
 	return conds
+}
+
+// arms lists the OR-arms a filter is evaluated as: one, or two for RepoManager.
+func arms(f Filter) []rmColumn {
+	if f.RepoManager == "" {
+		return []rmColumn{rmNone}
+	}
+	return []rmColumn{rmHost, rmName}
 }
 
 func whereClause(conds []string) string {
@@ -114,18 +150,35 @@ func (s *sqlStore) Query(ctx context.Context, f Filter) (Page, error) {
 	}
 	limit = min(limit, MaxLimit)
 
-	a := &sqlArgs{d: s.d}
-	conds := s.filterConds(f, a)
+	var cur *pageCursor
 	if f.Cursor != "" {
 		c, err := parseCursor(f.Cursor)
 		if err != nil {
 			return Page{}, err
 		}
-		t := time.Unix(0, c.nanos)
-		conds = append(conds, "(ts, id) < ("+a.add(s.d.timeArg(t))+", "+a.add(c.id)+")")
+		cur = &c
 	}
-	q := "SELECT " + selectColumns + " FROM requests" + whereClause(conds) +
-		" ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(limit+1)
+	a := &sqlArgs{d: s.d}
+	armConds := func(rm rmColumn) []string {
+		conds := s.filterConds(f, rm, a)
+		if cur != nil {
+			t := time.Unix(0, cur.nanos)
+			conds = append(conds, "(ts, id) < ("+a.add(s.d.timeArg(t))+", "+a.add(cur.id)+")")
+		}
+		return conds
+	}
+	order := " ORDER BY ts DESC, id DESC LIMIT " + strconv.Itoa(limit+1)
+	var q string
+	if as := arms(f); len(as) == 1 {
+		q = "SELECT " + selectColumns + " FROM requests" + whereClause(armConds(as[0])) + order
+	} else {
+		// Newest ids of each arm (index-only), merged, then the rows.
+		parts := make([]string, len(as))
+		for i, rm := range as {
+			parts[i] = "SELECT id FROM (SELECT id FROM requests" + whereClause(armConds(rm)) + order + ") a" + strconv.Itoa(i)
+		}
+		q = "SELECT " + selectColumns + " FROM requests WHERE id IN (" + strings.Join(parts, " UNION ") + ")" + order
+	}
 	rows, err := s.r.QueryContext(ctx, q, a.args...)
 	if err != nil {
 		return Page{}, fmt.Errorf("journal: query: %w", err)
@@ -159,12 +212,29 @@ func (s *sqlStore) Query(ctx context.Context, f Filter) (Page, error) {
 }
 
 // Count returns how many records match f (Limit and Cursor are ignored).
+// A RepoManager filter is counted as |host| + |name| - |host and name|, each
+// from its own index (the overlap only when both are non-zero).
 func (s *sqlStore) Count(ctx context.Context, f Filter) (int64, error) {
-	a := &sqlArgs{d: s.d}
-	conds := s.filterConds(f, a)
-	var n int64
-	if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM requests"+whereClause(conds), a.args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("journal: count: %w", err)
+	count := func(rm rmColumn) (int64, error) {
+		a := &sqlArgs{d: s.d}
+		conds := s.filterConds(f, rm, a)
+		var n int64
+		if err := s.r.QueryRowContext(ctx, "SELECT count(*) FROM requests"+whereClause(conds), a.args...).Scan(&n); err != nil {
+			return 0, fmt.Errorf("journal: count: %w", err)
+		}
+		return n, nil
 	}
-	return n, nil
+	if f.RepoManager == "" {
+		return count(rmNone)
+	}
+	host, err := count(rmHost)
+	if err != nil {
+		return 0, err
+	}
+	name, err := count(rmName)
+	if err != nil || host == 0 || name == 0 {
+		return host + name, err
+	}
+	both, err := count(rmBoth)
+	return host + name - both, err
 }

@@ -25,7 +25,7 @@ var allStatuses = []string{StatusNotBlocked, StatusBlockedByPolicies, StatusBloc
 func fixture(n int) []Record {
 	packages := []string{"requests", "flask", "django", "numpy"}
 	repos := []string{"pypi-remote", "pypi-internal", "pypi-mirror"}
-	hosts := []string{"artifactory.corp", "nexus.corp", ""}
+	hosts := []string{"artifactory.corp", "py-proxy", ""} // py-proxy is also a repo name
 	names := []string{"pypi-remote", "py-proxy"}
 	ops := []string{"index", "download", "metadata"}
 	modes := []string{"strict", "spectator", "warmup"}
@@ -138,8 +138,9 @@ func TestQueryFilters(t *testing.T) {
 			{"all", Filter{}},
 			{"package", Filter{Package: "flask"}},
 			{"repository", Filter{Repository: "pypi-internal"}},
-			{"repo manager host", Filter{RepoManager: "nexus.corp"}},
-			{"repo manager name", Filter{RepoManager: "py-proxy"}},
+			{"repo manager host", Filter{RepoManager: "artifactory.corp"}},
+			{"repo manager host and name overlap", Filter{RepoManager: "py-proxy"}},
+			{"repo manager and status", Filter{RepoManager: "py-proxy", Status: StatusBlocked}},
 			{"repo manager host or name", Filter{RepoManager: "pypi-remote"}},
 			{"status exact", Filter{Status: StatusBlockedUnscanned}},
 			{"status would_block", Filter{Status: StatusWouldBlock}},
