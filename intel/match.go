@@ -14,10 +14,12 @@ type compiledVuln struct {
 // compiledAffected is one PyPI package entry ready for matching.
 type compiledAffected struct {
 	name string
-	// versions are the explicit versions, sorted by canonical form and
-	// deduplicated, for binary search.
+	// versions are the explicit PEP 440 versions, sorted by PEP 440 order
+	// and deduplicated (1.0 and 1.0.0 are one version), for binary search.
 	versions []*pver
-	ranges   []compiledRange
+	// odd are the explicit versions that are not PEP 440, matched by text.
+	odd    []string
+	ranges []compiledRange
 }
 
 const (
@@ -45,37 +47,44 @@ type compiledRange struct {
 }
 
 // compileVuln pre-parses every version of v's affected entries.
-func compileVuln(v *Vuln) *compiledVuln {
+func compileVuln(v *Vuln) *compiledVuln { return compileVulnWith(v, globalVersions{}) }
+
+func compileVulnWith(v *Vuln, res versionResolver) *compiledVuln {
 	c := &compiledVuln{affected: make([]compiledAffected, 0, len(v.Affected))}
 	for i := range v.Affected {
-		c.affected = append(c.affected, compileAffected(&v.Affected[i]))
+		c.affected = append(c.affected, compileAffected(&v.Affected[i], res))
 	}
 	return c
 }
 
-func compileAffected(a *Affected) compiledAffected {
+func compileAffected(a *Affected, res versionResolver) compiledAffected {
 	ca := compiledAffected{name: NormalizeName(a.Name)}
 	if len(a.Versions) > 0 {
 		vs := make([]*pver, 0, len(a.Versions))
 		for _, s := range a.Versions {
-			vs = append(vs, parseVersion(strings.TrimSpace(s)))
+			p := res.version(strings.TrimSpace(s))
+			if p.ok {
+				vs = append(vs, p)
+			} else {
+				ca.odd = append(ca.odd, p.canon)
+			}
 		}
-		sort.Slice(vs, func(i, j int) bool { return vs[i].canon < vs[j].canon })
+		sort.Slice(vs, func(i, j int) bool { return compareVersions(vs[i], vs[j]) < 0 })
 		out := vs[:0]
 		for i, p := range vs {
-			if i == 0 || p.canon != vs[i-1].canon {
+			if i == 0 || compareVersions(p, vs[i-1]) != 0 {
 				out = append(out, p)
 			}
 		}
 		ca.versions = out[:len(out):len(out)]
 	}
 	for _, r := range a.Ranges {
-		ca.ranges = append(ca.ranges, compileRange(r))
+		ca.ranges = append(ca.ranges, compileRange(r, res))
 	}
 	return ca
 }
 
-func compileRange(r Range) compiledRange {
+func compileRange(r Range, res versionResolver) compiledRange {
 	cr := compiledRange{usable: true, open: true}
 	for _, e := range r.Events {
 		var ce compiledEvent
@@ -91,7 +100,7 @@ func compileRange(r Range) compiledRange {
 			cr.open = false
 		case e.Limit != "":
 			cr.open = false
-			p := parseVersion(strings.TrimSpace(e.Limit))
+			p := res.version(strings.TrimSpace(e.Limit))
 			if !p.ok {
 				cr.usable = false
 			}
@@ -104,7 +113,7 @@ func compileRange(r Range) compiledRange {
 		if ce.kind == evIntroduced && s == "0" {
 			ce.zero = true
 		} else {
-			ce.v = parseVersion(s)
+			ce.v = res.version(s)
 			if !ce.v.ok {
 				cr.usable = false
 			}
@@ -129,10 +138,7 @@ func compileRange(r Range) compiledRange {
 	return cr
 }
 
-// contains evaluates the range for a valid PEP 440 version, following the
-// OSV specification: the version must be below one of the limits (if any);
-// walking the sorted events, introduced turns "affected" on when q >= it,
-// fixed turns it off when q >= it, last_affected when q > it.
+// contains evaluates the range for version q.
 func (r *compiledRange) contains(q *pver) bool {
 	if r.open {
 		return true
@@ -140,10 +146,19 @@ func (r *compiledRange) contains(q *pver) bool {
 	if !r.usable || !q.ok {
 		return false
 	}
+	return r.eval(func(e *pver) int { return compareVersions(q, e) })
+}
+
+// eval runs the OSV evaluation of a usable range for a version whose order
+// against an event version is given by cmp (sign of version - event): the
+// version must be below one of the limits (if any); walking the sorted
+// events, introduced turns "affected" on when version >= it, fixed turns it
+// off when version >= it, last_affected when version > it.
+func (r *compiledRange) eval(cmp func(e *pver) int) bool {
 	if len(r.limits) > 0 {
 		below := false
 		for _, l := range r.limits {
-			if compareVersions(q, l) < 0 {
+			if cmp(l) < 0 {
 				below = true
 				break
 			}
@@ -159,7 +174,7 @@ func (r *compiledRange) contains(q *pver) bool {
 			affected = true
 			continue
 		}
-		c := compareVersions(q, e.v)
+		c := cmp(e.v)
 		if c < 0 {
 			break // events are sorted: none of the rest applies
 		}
@@ -177,13 +192,20 @@ func (r *compiledRange) contains(q *pver) bool {
 	return affected
 }
 
-// matches reports whether the entry covers version q.
+// matches reports whether the entry covers version q: an explicit version
+// equal to q under PEP 440 (by text when q is not PEP 440), or a range.
 func (a *compiledAffected) matches(q *pver) bool {
-	if len(a.versions) > 0 {
+	if q.ok {
 		vs := a.versions
-		i := sort.Search(len(vs), func(i int) bool { return vs[i].canon >= q.canon })
-		if i < len(vs) && vs[i].canon == q.canon {
+		i := sort.Search(len(vs), func(i int) bool { return compareVersions(vs[i], q) >= 0 })
+		if i < len(vs) && compareVersions(vs[i], q) == 0 {
 			return true
+		}
+	} else {
+		for _, o := range a.odd {
+			if o == q.canon {
+				return true
+			}
 		}
 	}
 	for i := range a.ranges {

@@ -17,17 +17,11 @@ type Snapshot struct {
 	NewestModified time.Time
 	LoadedAt       time.Time
 
-	all    []*Vuln                // sorted by id
-	byName map[string][]nameEntry // normalized package name -> entries
-	byID   map[string]*Vuln       // id -> record
-	alias  map[string]*Vuln       // alias (or merged-away id) -> record
-	folded map[string]*Vuln       // upper-cased id/alias -> record, for case-insensitive lookups
-}
-
-// nameEntry is one affected entry of a record for one package.
-type nameEntry struct {
-	v *Vuln
-	a *compiledAffected
+	all    []*Vuln              // sorted by id
+	byName map[string]*pkgIndex // normalized package name -> index
+	byID   map[string]*Vuln     // id -> record
+	alias  map[string]*Vuln     // alias (or merged-away id) -> record
+	folded map[string]*Vuln     // upper-cased id/alias -> record, for case-insensitive lookups
 }
 
 // Affecting returns the non-withdrawn records that affect name@version
@@ -38,22 +32,11 @@ func (s *Snapshot) Affecting(name, version string) []*Vuln {
 	if s == nil {
 		return nil
 	}
-	entries := s.byName[NormalizeName(name)]
-	if len(entries) == 0 {
+	pi := s.byName[NormalizeName(name)]
+	if pi == nil {
 		return nil
 	}
-	q := parseVersion(strings.TrimSpace(version))
-	var out []*Vuln
-	for i := range entries {
-		e := &entries[i]
-		if len(out) > 0 && out[len(out)-1] == e.v {
-			continue // another entry of a record already matched
-		}
-		if e.a.matches(q) {
-			out = append(out, e.v)
-		}
-	}
-	return out
+	return pi.affecting(parseVersion(strings.TrimSpace(version)))
 }
 
 // ForName returns every non-withdrawn record naming the package, ordered
@@ -62,14 +45,11 @@ func (s *Snapshot) ForName(name string) []*Vuln {
 	if s == nil {
 		return nil
 	}
-	entries := s.byName[NormalizeName(name)]
-	var out []*Vuln
-	for _, e := range entries {
-		if len(out) == 0 || out[len(out)-1] != e.v {
-			out = append(out, e.v)
-		}
+	pi := s.byName[NormalizeName(name)]
+	if pi == nil {
+		return nil
 	}
-	return out
+	return append([]*Vuln(nil), pi.recs...)
 }
 
 // Lookup finds a record by id or alias (an exact id wins over an alias;
@@ -274,11 +254,16 @@ func index(all []*Vuln) *Snapshot {
 		Records:  len(all),
 		LoadedAt: time.Now().UTC(),
 		all:      all,
-		byName:   make(map[string][]nameEntry),
+		byName:   make(map[string]*pkgIndex),
 		byID:     make(map[string]*Vuln, len(all)),
 		alias:    make(map[string]*Vuln, len(all)*2),
 		folded:   make(map[string]*Vuln, len(all)*3),
 	}
+	type pkgRecs struct {
+		recs    []*Vuln
+		entries [][]*compiledAffected
+	}
+	pkgs := make(map[string]*pkgRecs)
 	h := sha256.New()
 	for _, v := range all {
 		s.byID[v.ID] = v
@@ -293,9 +278,22 @@ func index(all []*Vuln) *Snapshot {
 			c := v.m
 			for i := range c.affected {
 				a := &c.affected[i]
-				s.byName[a.name] = append(s.byName[a.name], nameEntry{v: v, a: a})
+				p := pkgs[a.name]
+				if p == nil {
+					p = &pkgRecs{}
+					pkgs[a.name] = p
+				}
+				if n := len(p.recs); n > 0 && p.recs[n-1] == v {
+					p.entries[n-1] = append(p.entries[n-1], a)
+				} else {
+					p.recs = append(p.recs, v)
+					p.entries = append(p.entries, []*compiledAffected{a})
+				}
 			}
 		}
+	}
+	for name, p := range pkgs {
+		s.byName[name] = buildPkgIndex(p.recs, p.entries)
 	}
 	for _, v := range all {
 		for _, a := range v.Aliases {

@@ -16,7 +16,7 @@ import (
 )
 
 // parseFunc decodes one record file.
-type parseFunc func(data []byte, source string) (*Vuln, error)
+type parseFunc func(data []byte, source string, res versionResolver) (*Vuln, error)
 
 // Source kinds.
 const (
@@ -28,9 +28,9 @@ const (
 func kindFormat(kind string) (parseFunc, []string, error) {
 	switch strings.ToLower(strings.TrimSpace(kind)) {
 	case KindOSV, "":
-		return ParseOSV, []string{".json"}, nil
+		return parseOSV, []string{".json"}, nil
 	case KindPyPA:
-		return ParsePyPAYAML, []string{".yaml", ".yml"}, nil
+		return parsePyPAYAML, []string{".yaml", ".yml"}, nil
 	}
 	return nil, nil, fmt.Errorf("intel: unknown source kind %q (want osv or pypa)", kind)
 }
@@ -74,7 +74,7 @@ func LoadPath(ctx context.Context, kind, path string) ([]*Vuln, error) {
 		if err != nil {
 			return nil, fmt.Errorf("intel: %w", err)
 		}
-		v, err := parse(b, path)
+		v, err := parse(b, path, globalVersions{})
 		if err != nil {
 			return nil, err
 		}
@@ -104,12 +104,16 @@ func loadDir(ctx context.Context, dir string, parse parseFunc, suffixes []string
 
 // loadZipFile reads a zip from disk; source names the records' origin.
 func loadZipFile(ctx context.Context, path, source string, parse parseFunc, suffixes []string) ([]*Vuln, error) {
-	zr, err := zip.OpenReader(path)
+	ra, size, closeFn, err := openZipBytes(path)
+	if err != nil {
+		return nil, fmt.Errorf("intel: %s: %w", source, err)
+	}
+	defer closeFn()
+	zr, err := zip.NewReader(ra, size)
 	if err != nil {
 		return nil, fmt.Errorf("intel: %s: not a readable zip: %w", source, err)
 	}
-	defer zr.Close()
-	return parseZip(ctx, &zr.Reader, source, parse, suffixes)
+	return parseZip(ctx, zr, source, parse, suffixes)
 }
 
 func parseZip(ctx context.Context, zr *zip.Reader, source string, parse parseFunc, suffixes []string) ([]*Vuln, error) {
@@ -154,6 +158,7 @@ func parseFiles(ctx context.Context, files []recordFile, parse parseFunc, source
 		go func() {
 			defer wg.Done()
 			var buf bytes.Buffer
+			res := localVersions{}
 			for i := range next {
 				f := files[i]
 				buf.Reset()
@@ -174,7 +179,7 @@ func parseFiles(ctx context.Context, files []recordFile, parse parseFunc, source
 					fail(fmt.Errorf("intel: %s: %s: %w", source, f.name, err))
 					continue
 				}
-				v, err := parse(buf.Bytes(), source)
+				v, err := parse(buf.Bytes(), source, res)
 				if err != nil {
 					fail(fmt.Errorf("%s: %w", f.name, err))
 					continue

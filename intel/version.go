@@ -8,22 +8,37 @@ import (
 	pep440 "github.com/aquasecurity/go-pep440-version"
 )
 
-// pver is a parsed, interned version string. Ordering and validity follow
-// PEP 440 through github.com/aquasecurity/go-pep440-version; the common case
-// of a plain release ("1.2.3") is additionally kept as numbers so that two
-// plain releases compare without going through the library (the result is
-// identical: a plain release has no epoch, pre, post, dev or local part, so
-// PEP 440 orders it by its release numbers with trailing zeros ignored).
+// pver is a parsed, interned version string. Validity, normalization and
+// ordering follow PEP 440 through github.com/aquasecurity/go-pep440-version;
+// each version also keeps a compact position so that most comparisons need
+// no call into the library (whose Compare formats both versions with fmt):
+//
+// PEP 440 orders versions by (epoch, release, pre, post, dev, local), so a
+// version V sits either exactly on its base B = epoch!release (a final
+// release such as "1.2"), just below it (pre-releases and dev releases,
+// "1.2rc1", "1.2.dev3") or just above it (post releases and local
+// versions, "1.2.post1", "1.2+ubuntu1"): side = library.Compare(V, B),
+// computed once. Two versions with different bases are ordered by their
+// bases (epoch, then release numbers with trailing zeros ignored); with
+// the same base, by side; only two versions on the same side of the same
+// base ("1.2rc1" vs "1.2a3") are left to the library.
 type pver struct {
 	// canon is the PEP 440 normalized form ("0.12.01" -> "0.12.1"), or the
 	// raw string when the version is not PEP 440.
 	canon string
 	// ok: the version is valid PEP 440.
 	ok bool
-	// rel holds the release numbers (trailing zeros trimmed) of a plain
-	// release; plain tells whether rel is meaningful.
+	// epoch and rel (release numbers, trailing zeros trimmed) form the base.
+	epoch uint64
 	rel   []uint64
+	// side is -1, 0 or +1: the version's position relative to its base.
+	side int8
+	// plain: a final release "N(.N)*" without epoch (side 0), recognized
+	// without the library.
 	plain bool
+	// libOnly: the base could not be held in numbers (a release number of
+	// more than 18 digits): every comparison goes to the library.
+	libOnly bool
 	// lib is the library's parse; for plain releases it is made lazily,
 	// only when compared with a version that is not plain.
 	lib atomic.Pointer[pep440.Version]
@@ -48,6 +63,32 @@ type verCache struct {
 var currentVerCache atomic.Pointer[verCache]
 
 func init() { currentVerCache.Store(&verCache{}) }
+
+// versionResolver maps version text to its interned parse.
+type versionResolver interface {
+	version(s string) *pver
+}
+
+// globalVersions resolves through the process-wide cache.
+type globalVersions struct{}
+
+func (globalVersions) version(s string) *pver { return parseVersion(s) }
+
+// localVersions is a single-goroutine cache in front of the process-wide
+// one, used while loading (the same version strings repeat across
+// thousands of records, and a plain map is cheaper than sync.Map).
+type localVersions map[string]*pver
+
+func (l localVersions) version(s string) *pver {
+	if p, ok := l[s]; ok {
+		return p
+	}
+	p := parseVersion(s)
+	if len(l) < verCacheMax {
+		l[p.rawKey(s)] = p
+	}
+	return p
+}
 
 // parseVersion returns the interned parse of s.
 func parseVersion(s string) *pver {
@@ -83,6 +124,31 @@ func newPver(s string) *pver {
 		return &pver{canon: strings.Clone(s)}
 	}
 	p := &pver{canon: v.String(), ok: true}
+	base := v.BaseVersion() // "[N!]R(.R)*"
+	relText := base
+	if i := strings.IndexByte(base, '!'); i >= 0 {
+		epoch, _, ok := parsePlain(base[:i])
+		if ok && len(epoch) <= 1 {
+			if len(epoch) == 1 {
+				p.epoch = epoch[0]
+			}
+		} else {
+			p.libOnly = true
+		}
+		relText = base[i+1:]
+	}
+	rel, _, ok := parsePlain(relText)
+	if !ok {
+		p.libOnly = true
+	}
+	p.rel = rel
+	if !p.libOnly {
+		if b, err := pep440.Parse(base); err == nil {
+			p.side = int8(v.Compare(b))
+		} else {
+			p.libOnly = true
+		}
+	}
 	p.lib.Store(&v)
 	return p
 }
@@ -167,33 +233,55 @@ func compareVersions(a, b *pver) int {
 	if a == b {
 		return 0
 	}
-	if a.plain && b.plain {
-		n := len(a.rel)
-		if len(b.rel) > n {
-			n = len(b.rel)
+	if !a.libOnly && !b.libOnly {
+		if a.epoch != b.epoch {
+			if a.epoch < b.epoch {
+				return -1
+			}
+			return 1
 		}
-		for i := 0; i < n; i++ {
-			var x, y uint64
-			if i < len(a.rel) {
-				x = a.rel[i]
-			}
-			if i < len(b.rel) {
-				y = b.rel[i]
-			}
-			if x != y {
-				if x < y {
-					return -1
-				}
-				return 1
-			}
+		if c := compareRelease(a.rel, b.rel); c != 0 {
+			return c
 		}
-		return 0
+		if a.side != b.side {
+			if a.side < b.side {
+				return -1
+			}
+			return 1
+		}
+		if a.side == 0 {
+			return 0 // both are their (common) base
+		}
 	}
 	la, lb := a.library(), b.library()
 	a.cmpMu.Lock()
 	c := la.Compare(*lb)
 	a.cmpMu.Unlock()
 	return c
+}
+
+// compareRelease orders release numbers, missing numbers counting as 0.
+func compareRelease(a, b []uint64) int {
+	n := len(a)
+	if len(b) > n {
+		n = len(b)
+	}
+	for i := 0; i < n; i++ {
+		var x, y uint64
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
 }
 
 // CompareVersions orders two PEP 440 versions (-1, 0, 1); ok is false when

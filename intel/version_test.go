@@ -110,3 +110,29 @@ func TestFastPathAgreesWithLibrary(t *testing.T) {
 		t.Fatalf("only %d comparable pairs", checked)
 	}
 }
+
+// Every pair of variants around a few releases (pre, post, dev, local,
+// epoch, trailing zeros) orders exactly as the library orders them.
+func TestVersionVariantsAgreeWithLibrary(t *testing.T) {
+	var vs []string
+	for _, base := range []string{"0", "1.0", "1.0.0", "1.0.1", "2", "2.0rc0", "10.2.3"} {
+		for _, suffix := range []string{"", "a1", "b2", "rc1", "rc1.post1", "rc1.dev1", ".post1", ".post1.dev2",
+			".dev1", ".dev0", "+local.1", "+abc", ".post2+x", "a1+x", "-1", "rc1-1"} {
+			vs = append(vs, base+suffix)
+		}
+		vs = append(vs, "1!"+base, "v"+base, "0!"+base)
+	}
+	for _, a := range vs {
+		la, errA := pep440.Parse(a)
+		for _, b := range vs {
+			lb, errB := pep440.Parse(b)
+			got, ok := CompareVersions(a, b)
+			if (errA == nil && errB == nil) != ok {
+				t.Fatalf("%s vs %s: validity differs from the library", a, b)
+			}
+			if ok && got != la.Compare(lb) {
+				t.Errorf("compare(%s, %s) = %d, library says %d", a, b, got, la.Compare(lb))
+			}
+		}
+	}
+}
