@@ -20,7 +20,9 @@ var errPLUnit = errors.New("pypi: project list entry larger than 64 KiB")
 // NewProjectListFilter returns a writer that streams the /simple/ project list
 // to w, rewriting HTML hrefs "/simple/<name>/" (also absolute ".../simple/<name>/"
 // and relative "<name>/") to prefix+"/simple/<normalized>/" and dropping
-// entries whose normalized name drop reports true (drop may be nil); a
+// entries whose normalized name drop reports true (drop may be nil). Any
+// other href is rewritten the same way from the anchor text, or the anchor is
+// dropped when its text is not a project name: no link leaves the proxy. A
 // dropped HTML anchor takes its line's indentation and a directly following
 // <br> with it. JSON lists carry no URLs and are only filtered; with a nil
 // drop they pass through untouched. Memory use is bounded by the size of one
@@ -180,7 +182,9 @@ func (pl *projectListFilter) processHTML(in []byte, final bool) (int, error) {
 			a, ok := scanListAnchor(in, lt, final)
 			if !ok {
 				if final {
-					pl.emit(in[i:])
+					// A lenient parser still sees a link in an unterminated
+					// anchor: it is dropped, never passed through.
+					pl.emit(in[i:w])
 					return len(in), nil
 				}
 				if len(in)-w > MaxProjectListUnit {
@@ -194,10 +198,37 @@ func (pl *projectListFilter) processHTML(in []byte, final bool) (int, error) {
 			i = a.end
 			continue
 		}
+		if lt+1 < len(in) && (in[lt+1] == 'b' || in[lt+1] == 'B') && len(in)-lt < 6 && !final {
+			pl.emit(in[i:w]) // could be the start of <base: wait for more
+			return w, nil
+		}
+		if isBaseTag(in[lt:]) {
+			// <base href> would resolve the rewritten links against another host.
+			e := bytes.IndexByte(in[lt:], '>')
+			if e < 0 {
+				if final {
+					pl.emit(in[i:w])
+					return len(in), nil
+				}
+				if len(in)-w > MaxProjectListUnit {
+					return i, errPLUnit
+				}
+				pl.emit(in[i:w])
+				return w, nil
+			}
+			pl.emit(in[i:w])
+			i = lt + e + 1
+			continue
+		}
 		pl.emit(in[i : lt+1])
 		i = lt + 1
 	}
 	return len(in), nil
+}
+
+// isBaseTag reports whether t starts with a <base> start tag.
+func isBaseTag(t []byte) bool {
+	return len(t) > 5 && eqFold(string(t[1:5]), "base") && (isHTMLSpace(t[5]) || t[5] == '>' || t[5] == '/')
 }
 
 // listAnchor locates the parts of one project list anchor.
@@ -336,8 +367,13 @@ func (pl *projectListFilter) anchor(ws, in []byte, a listAnchor) {
 	if pl.drop != nil && norm != "" && pl.drop(norm) {
 		return
 	}
+	if a.href.a >= 0 && !validProjectName(name) {
+		// A link that names no project could lead anywhere (another host,
+		// javascript:, a file): it never leaves the list unrewritten.
+		return
+	}
 	pl.emit(ws)
-	if !rewrite || norm == "" {
+	if a.href.a < 0 {
 		pl.emit(in[a.start:a.end])
 		return
 	}

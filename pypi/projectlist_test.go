@@ -69,11 +69,15 @@ func TestProjectListHTMLVariants(t *testing.T) {
 			"<a href=\"/p/simple/good-pkg/\">Good_Pkg</a><br/>\n<a href=\"/p/simple/zz/\">zz</a><br>"},
 		{"absolute hrefs", `<a href="https://pypi.org/simple/bad.pkg/">Bad.Pkg</a><a HREF=https://pypi.org/simple/ok/>ok</a>`,
 			`<a HREF="/p/simple/ok/">ok</a>`},
-		{"uppercase tags, other links kept", "<A href=\"/simple/x/\">x</A>\n<a href=\"https://example.com/about\">about</a>\n<a name=\"bad-pkg\">bad-pkg</a>",
-			"<A href=\"/p/simple/x/\">x</A>\n<a href=\"https://example.com/about\">about</a>"},
+		{"uppercase tags, other links rewritten from their text", "<A href=\"/simple/x/\">x</A>\n<a href=\"https://example.com/about\">about</a>\n<a name=\"bad-pkg\">bad-pkg</a>",
+			"<A href=\"/p/simple/x/\">x</A>\n<a href=\"/p/simple/about/\">about</a>"},
+		{"links naming no project dropped", "<a href=\"javascript:alert(1)\">js!</a>\n<a href=\"https://evil.example/x.whl\"></a>\n<a name=\"n\">n</a>",
+			"\n<a name=\"n\">n</a>"},
+		{"base tag dropped", "<head><base href=\"https://evil.example/\"><BASE/></head><a href=\"/simple/c/\">c</a>",
+			"<head></head><a href=\"/p/simple/c/\">c</a>"},
 		{"crlf", "<body>\r\n  <a href=\"/simple/bad-pkg/\">bad-pkg</a>\r\n  <a href=\"/simple/c/\">c</a>\r\n</body>",
 			"<body>\r\n  <a href=\"/p/simple/c/\">c</a>\r\n</body>"},
-		{"unterminated anchor passes through", "<p>x</p><a href=\"/simple/c/\">c", "<p>x</p><a href=\"/simple/c/\">c"},
+		{"unterminated anchor dropped", "<p>x</p><a href=\"https://evil.example/\">c", "<p>x</p>"},
 		{"prefix escaped", `<a href="/simple/c/">c</a>`, `<a href="/p/simple/c/">c</a>`},
 	}
 	for _, c := range cases {
