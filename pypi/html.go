@@ -548,10 +548,16 @@ func appendHrefValue(dst []byte, link string, bare bool) []byte {
 	return append(dst, '"')
 }
 
+// htmlSpecial marks the bytes appendHTMLEscaped replaces.
+var htmlSpecial = [256]bool{'&': true, '<': true, '>': true, '"': true, '\'': true}
+
 // appendHTMLEscaped escapes & < > " ' for use in a double-quoted attribute.
 func appendHTMLEscaped(dst []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); i++ {
+		if !htmlSpecial[s[i]] {
+			continue
+		}
 		var rep string
 		switch s[i] {
 		case '&':
@@ -562,10 +568,8 @@ func appendHTMLEscaped(dst []byte, s string) []byte {
 			rep = "&gt;"
 		case '"':
 			rep = "&quot;"
-		case '\'':
-			rep = "&#39;"
 		default:
-			continue
+			rep = "&#39;"
 		}
 		dst = append(dst, s[last:i]...)
 		dst = append(dst, rep...)

@@ -215,6 +215,16 @@ func percentDecode(s string) (string, bool) {
 // cleanURL removes what both WHATWG URL parsers and Python's urlsplit drop:
 // leading and trailing C0 controls and spaces, and every tab, CR and LF.
 func cleanURL(u string) string {
+	clean := true
+	for i := 0; i < len(u); i++ {
+		if u[i] <= ' ' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return u
+	}
 	u = strings.TrimFunc(u, func(r rune) bool { return r <= ' ' })
 	if strings.ContainsAny(u, "\t\r\n") {
 		u = strings.NewReplacer("\t", "", "\r", "", "\n", "").Replace(u)
