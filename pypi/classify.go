@@ -13,6 +13,7 @@ type Error struct {
 	Msg    string
 }
 
+// Error returns the message, which is safe to send to a client.
 func (e *Error) Error() string { return e.Msg }
 
 // MaxPathLength is the longest escaped path Classify accepts.

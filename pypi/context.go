@@ -21,6 +21,7 @@ const maxContextDepth = 4
 // from the request, so it is safe to show a client.
 type ContextError struct{ Msg string }
 
+// Error implements error.
 func (e *ContextError) Error() string { return "invalid repository context: " + e.Msg }
 
 func ctxErr(msg string) error { return &ContextError{Msg: msg} }

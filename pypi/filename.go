@@ -17,6 +17,7 @@ type FilenameError struct {
 	Reason   string
 }
 
+// Error implements error.
 func (e *FilenameError) Error() string {
 	return fmt.Sprintf("pypi: cannot parse distribution filename %q: %s", e.Filename, e.Reason)
 }

@@ -50,6 +50,7 @@ type ParseError struct {
 	Msg    string
 }
 
+// Error implements error.
 func (e *ParseError) Error() string {
 	f := "HTML"
 	if e.Format == FormatJSON {

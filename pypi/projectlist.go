@@ -47,6 +47,8 @@ type projectListFilter struct {
 	js jsonListState
 }
 
+// Write filters p; the output is written to the underlying writer in
+// 32 KiB batches.
 func (pl *projectListFilter) Write(p []byte) (int, error) {
 	if pl.err != nil {
 		return 0, pl.err
