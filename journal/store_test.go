@@ -357,6 +357,34 @@ func TestPackageSummary(t *testing.T) {
 		if got, want := requestIDs(sum.Verdicts), []string{"i", "g", "e", "d", "c", "a"}; !slices.Equal(got, want) {
 			t.Errorf("verdicts %v, want %v", got, want)
 		}
+		// More changes than MaxVerdicts: only the newest MaxVerdicts, newest first.
+		var flips []Record
+		for i := range 2*MaxVerdicts + 50 {
+			st := StatusNotBlocked
+			if i%2 == 1 {
+				st = StatusBlockedByPolicies
+			}
+			flips = append(flips, Record{Time: at(100 + i), Package: "flip", Version: "9", Status: st, RequestID: fmt.Sprint(i)})
+			if i%3 == 0 { // a repeat of the same status is no verdict
+				flips = append(flips, Record{Time: at(100 + i), Package: "flip", Version: "9", Status: st, RequestID: fmt.Sprintf("%d-again", i)})
+			}
+		}
+		insertFixture(t, s, flips, 500)
+		fl, err := s.Package(context.Background(), "flip")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(fl.Verdicts) != MaxVerdicts {
+			t.Fatalf("%d verdicts, want %d", len(fl.Verdicts), MaxVerdicts)
+		}
+		for i, v := range fl.Verdicts {
+			if want := fmt.Sprint(2*MaxVerdicts + 49 - i); v.RequestID != want {
+				t.Fatalf("verdict %d is %s, want %s", i, v.RequestID, want)
+			}
+		}
+		if fl.Counts[StatusNotBlocked]+fl.Counts[StatusBlockedByPolicies] != int64(len(flips)) {
+			t.Errorf("counts %v for %d records", fl.Counts, len(flips))
+		}
 		empty, err := s.Package(context.Background(), "never-seen")
 		if err != nil {
 			t.Fatal(err)
