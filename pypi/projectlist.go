@@ -356,7 +356,11 @@ func (pl *projectListFilter) anchor(ws, in []byte, a listAnchor) {
 	var name string
 	rewrite := false
 	if a.href.a >= 0 {
-		v := string(in[a.href.a:a.href.b])
+		// A view of the write buffer: only a copy may outlive this call.
+		var v string
+		if a.href.b > a.href.a {
+			v = unsafe.String(&in[a.href.a], a.href.b-a.href.a)
+		}
 		if strings.IndexByte(v, '&') >= 0 {
 			v = html.UnescapeString(v)
 		}
@@ -366,8 +370,14 @@ func (pl *projectListFilter) anchor(ws, in []byte, a listAnchor) {
 		name = strings.TrimSpace(html.UnescapeString(string(in[a.tagEnd:a.textEnd])))
 	}
 	norm := NormalizeName(name)
-	if pl.drop != nil && norm != "" && pl.drop(norm) {
-		return
+	if pl.drop != nil && norm != "" {
+		keep := norm
+		if rewrite && norm == name {
+			keep = strings.Clone(norm) // still points into the buffer
+		}
+		if pl.drop(keep) {
+			return
+		}
 	}
 	if a.href.a >= 0 && !validProjectName(name) {
 		// A link that names no project could lead anywhere (another host,
