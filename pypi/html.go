@@ -531,6 +531,12 @@ func (ix *Index) renderHTML(dst []byte, edits []Edit, links LinkMapper) ([]byte,
 					dst = append(dst, ` data-yanked="`...)
 					dst = appendHTMLEscaped(dst, e.Reason)
 					dst = append(dst, '"')
+				case opDelete:
+					// The attribute took its leading whitespace along; keep
+					// the next one from joining an unquoted value before it.
+					if c := s[op.b]; !isHTMLSpace(c) && c != '>' {
+						dst = append(dst, ' ')
+					}
 				}
 				pos = op.b
 			}

@@ -352,6 +352,8 @@ func TestHTMLMarkVariants(t *testing.T) {
 		{"metadata dropped, order kept", `<a data-core-metadata="true" href=demo-1.0.tar.gz data-dist-info-metadata=true rel=x>x</a>`,
 			`<a href=demo-1.0.tar.gz data-yanked="r" rel=x>x</a>`},
 		{"unquoted href before slash", `<a href=demo-1.0.tar.gz/>x</a>`, `<a href=demo-1.0.tar.gz/ data-yanked="r">x</a>`},
+		{"deleted attribute keeps values apart", `<a href=demo-1.0.tar.gz x=0 data-core-metadata=""y="1" data-dist-info-metadata="t"/>x</a>`,
+			`<a href=demo-1.0.tar.gz data-yanked="r" x=0 y="1" />x</a>`},
 	}
 	for _, c := range cases {
 		ix, err := ParseIndex([]byte(c.page), FormatHTML, "demo")
