@@ -468,6 +468,7 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 		return edits, sum
 	}
 	proj := projectOf(ix)
+	rememberProject(x.repo.Name, ix.Project, proj)
 	perFile := a.engine.FileSensitive()
 	memo := make(map[string]verdict)
 	seenVersion := make(map[string]bool)
@@ -816,7 +817,9 @@ func (x *exchange) decideFile(rt pypi.Route) (verdict, policy.Component) {
 		if meta != nil {
 			c.Sha256, c.UploadTime, c.Yanked, c.ProjectStatus = meta.sha256, meta.uploaded, meta.yanked, meta.status
 		}
-		v := a.decide(ctx, &c, nil, x.opts)
+		// The project context of the index (cooldown security-fix bypass),
+		// so a download is decided like the index entry that listed it.
+		v := a.decide(ctx, &c, knownProject(x.repo.Name, fi.Project), x.opts)
 		if v.Block {
 			return v, c
 		}
@@ -1211,6 +1214,45 @@ func (a *App) learnFile(f *pypi.IndexFile, project, status string) {
 }
 
 func (a *App) knownFile(name string) (fileMeta, bool) { return knownFiles.get(name) }
+
+// knownProjects remembers, per repository and project, the versions and
+// release times of the last index page filtered, so that downloads (which
+// name only a file) are decided with the same project context as the page:
+// otherwise a young release let through the cooldown as a security fix
+// would be listed but its download refused. Process-wide and bounded like
+// knownFiles.
+var knownProjects = struct {
+	sync.RWMutex
+	m map[string]*policy.Project
+}{m: make(map[string]*policy.Project)}
+
+const maxKnownProjects = 1 << 14
+
+func rememberProject(repo, project string, p *policy.Project) {
+	if project == "" || p == nil {
+		return
+	}
+	k := repo + "\x00" + project
+	knownProjects.Lock()
+	if _, ok := knownProjects.m[k]; !ok && len(knownProjects.m) >= maxKnownProjects {
+		n := 0
+		for key := range knownProjects.m {
+			delete(knownProjects.m, key)
+			if n++; n >= maxKnownProjects/8 {
+				break
+			}
+		}
+	}
+	knownProjects.m[k] = p
+	knownProjects.Unlock()
+}
+
+// knownProject returns the project context last seen for repo/project, or nil.
+func knownProject(repo, project string) *policy.Project {
+	knownProjects.RLock()
+	defer knownProjects.RUnlock()
+	return knownProjects.m[repo+"\x00"+project]
+}
 
 // knownFiles is process-wide so it survives reloads; bounded.
 var knownFiles = newFileMemo(1 << 18)
