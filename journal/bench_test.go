@@ -208,10 +208,19 @@ func benchStore(b *testing.B, driver string, n int) *sqlStore {
 // BenchmarkWriterSQLite measures sustained Writer throughput into SQLite
 // from 64 concurrent producers: rec/s is wall-clock throughput, rec/cpu-s
 // divides by the process CPU time (meaningful on a shared machine).
-func BenchmarkWriterSQLite(b *testing.B) {
+func BenchmarkWriterSQLite(b *testing.B) { benchWriter(b, DriverSQLite) }
+
+// BenchmarkWriterPostgres is BenchmarkWriterSQLite on PostgreSQL.
+func BenchmarkWriterPostgres(b *testing.B) { benchWriter(b, DriverPostgres) }
+
+func benchWriter(b *testing.B, driver string) {
 	for _, batch := range []int{1000, 5000} {
 		b.Run("batch="+strconv.Itoa(batch), func(b *testing.B) {
-			st, err := Open(context.Background(), DriverSQLite, filepath.Join(b.TempDir(), "w.db"))
+			dsn := filepath.Join(b.TempDir(), "w.db")
+			if driver == DriverPostgres {
+				dsn = postgresDSN(b)
+			}
+			st, err := Open(context.Background(), driver, dsn)
 			if err != nil {
 				b.Fatal(err)
 			}

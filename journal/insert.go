@@ -19,10 +19,6 @@ const numInsertColumns = 26
 // selectColumns are read back into a Record by scanRecord.
 const selectColumns = `id, ` + insertColumns
 
-// insertChunk is how many rows one INSERT statement carries (26 parameters
-// per row stays below the parameter limits of both SQLite and PostgreSQL).
-const insertChunk = 500
-
 // maxFieldLen caps stored strings (bytes).
 const maxFieldLen = 4096
 
@@ -119,7 +115,7 @@ func (s *sqlStore) appendRecordArgs(args []any, r *Record) []any {
 	)
 }
 
-// insertSQL builds a multi-row INSERT for n rows.
+// insertSQL builds an INSERT of n rows with placeholders.
 func (s *sqlStore) insertSQL(n int) string {
 	var b strings.Builder
 	b.Grow(64 + n*numInsertColumns*4)
@@ -150,55 +146,99 @@ func (s *sqlStore) Insert(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	if s.d.name == DriverPostgres {
+		return s.insertPostgres(ctx, recs)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("journal: insert: begin: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if s.d.name == DriverSQLite {
-		// One prepared single-row statement per record: SQLite needs no
-		// statement journal for it (a multi-row VALUES insert opens one and
-		// costs about twice as much CPU).
-		stmt, err := tx.PrepareContext(ctx, s.insertSQL(1))
-		if err != nil {
-			return fmt.Errorf("journal: insert: prepare: %w", err)
-		}
-		defer stmt.Close()
-		args := make([]any, 0, numInsertColumns)
-		for i := range recs {
-			args = s.appendRecordArgs(args[:0], &recs[i])
-			if _, err := stmt.ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("journal: insert: %w", err)
-			}
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("journal: insert: commit: %w", err)
-		}
-		return nil
+	// One prepared single-row statement per record: SQLite needs no
+	// statement journal for it (a multi-row VALUES insert opens one).
+	stmt, err := tx.PrepareContext(ctx, s.insertSQL(1))
+	if err != nil {
+		return fmt.Errorf("journal: insert: prepare: %w", err)
 	}
-	args := make([]any, 0, min(len(recs), insertChunk)*numInsertColumns)
-	var fullSQL string
-	for start := 0; start < len(recs); start += insertChunk {
-		end := min(start+insertChunk, len(recs))
-		args = args[:0]
-		for i := start; i < end; i++ {
-			args = s.appendRecordArgs(args, &recs[i])
-		}
-		var q string
-		if end-start == insertChunk {
-			if fullSQL == "" {
-				fullSQL = s.insertSQL(insertChunk)
-			}
-			q = fullSQL
-		} else {
-			q = s.insertSQL(end - start)
-		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+	defer stmt.Close()
+	args := make([]any, 0, numInsertColumns)
+	for i := range recs {
+		args = s.appendRecordArgs(args[:0], &recs[i])
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("journal: insert: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("journal: insert: commit: %w", err)
+	}
+	return nil
+}
+
+// pgInsertSQL inserts a whole batch as one statement over column arrays, so
+// its text (and server-side prepared statement) is the same for any batch size.
+var pgInsertSQL = func() string {
+	types := []string{"timestamptz"}
+	for range 11 { // repository .. status
+		types = append(types, "text")
+	}
+	types = append(types, "int2") // blocked
+	for range 11 {                // policies .. path
+		types = append(types, "text")
+	}
+	types = append(types, "int4", "int4") // http_status, removed
+	if len(types) != numInsertColumns {
+		panic("journal: pgInsertSQL: column count")
+	}
+	var b strings.Builder
+	b.WriteString("INSERT INTO requests (" + insertColumns + ") SELECT * FROM unnest(")
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "$%d::%s[]", i+1, t)
+	}
+	b.WriteString(")")
+	return b.String()
+}()
+
+// insertPostgres stores a batch with one INSERT ... SELECT FROM unnest(...)
+// (atomic on its own: no explicit transaction round trips).
+func (s *sqlStore) insertPostgres(ctx context.Context, recs []Record) error {
+	n := len(recs)
+	ts := make([]time.Time, n)
+	texts := make([][]string, numInsertColumns)
+	ints := make([][]int32, numInsertColumns)
+	row := make([]any, 0, numInsertColumns)
+	for i := range recs {
+		row = s.appendRecordArgs(row[:0], &recs[i])
+		for j, v := range row {
+			switch v := v.(type) {
+			case time.Time:
+				ts[i] = v
+			case string:
+				if texts[j] == nil {
+					texts[j] = make([]string, n)
+				}
+				texts[j][i] = v
+			case int:
+				if ints[j] == nil {
+					ints[j] = make([]int32, n)
+				}
+				ints[j][i] = int32(min(max(v, -1<<31), 1<<31-1))
+			}
+		}
+	}
+	args := make([]any, numInsertColumns)
+	args[0] = ts
+	for j := 1; j < numInsertColumns; j++ {
+		if texts[j] != nil {
+			args[j] = texts[j]
+		} else {
+			args[j] = ints[j]
+		}
+	}
+	if _, err := s.w.ExecContext(ctx, pgInsertSQL, args...); err != nil {
+		return fmt.Errorf("journal: insert: %w", err)
 	}
 	return nil
 }
