@@ -37,6 +37,7 @@ func parseCaddyfileHandler(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler,
 //		block_on_errors         [true|false]
 //		scan_timeout            <duration>
 //		max_index_size          <size>
+//		index_cache_size        <size>|off
 //
 //		pypi <name> {
 //			registry                     <url>
@@ -139,6 +140,19 @@ func (h *Handler) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_index_size: invalid size %q", d.Val())
 			}
 			h.MaxIndexSize = int64(n)
+		case "index_cache_size":
+			if !d.NextArg() {
+				return d.ArgErr()
+			}
+			if d.Val() == "off" {
+				h.IndexCacheSize = -1
+				break
+			}
+			n, err := humanize.ParseBytes(d.Val())
+			if err != nil || n == 0 {
+				return d.Errf("index_cache_size: invalid size %q (a size such as 64MiB, or off)", d.Val())
+			}
+			h.IndexCacheSize = int64(n)
 		default:
 			return d.Errf("osa_proxy: unknown subdirective %q", opt)
 		}

@@ -14,6 +14,7 @@ var metrics = struct {
 	blocks         *prometheus.CounterVec
 	verdictLatency *prometheus.HistogramVec
 	removed        *prometheus.CounterVec
+	indexCache     *prometheus.CounterVec
 	intelAge       prometheus.GaugeFunc
 	intelRecords   prometheus.GaugeFunc
 	intelErrors    prometheus.GaugeFunc
@@ -61,6 +62,10 @@ func initMetrics() {
 		Namespace: ns, Subsystem: sub, Name: "index_files_removed_total",
 		Help: "Files removed (or marked) from index responses.",
 	}, []string{"repository"})
+	metrics.indexCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: sub, Name: "index_cache_total",
+		Help: "Index requests by filtered-page cache result: hit (upstream answered 304, cached page served) or miss (page filtered).",
+	}, []string{"result"})
 	metrics.verdictLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: ns, Subsystem: sub, Name: "verdict_seconds",
 		Help:    "Time to decide one request (all components of an index page included).",
@@ -152,7 +157,7 @@ func registerMetrics(reg prometheus.Registerer) {
 		return
 	}
 	for _, c := range []prometheus.Collector{
-		metrics.requests, metrics.blocks, metrics.removed, metrics.verdictLatency,
+		metrics.requests, metrics.blocks, metrics.removed, metrics.indexCache, metrics.verdictLatency,
 		metrics.intelAge, metrics.intelRecords, metrics.intelErrors,
 		metrics.journalQueue, metrics.journalWritten, metrics.journalDropped, metrics.journalFailed,
 	} {

@@ -71,6 +71,13 @@ type Handler struct {
 	// blocking modes.
 	MaxIndexSize int64 `json:"max_index_size,omitempty"`
 
+	// IndexCacheSize bounds, in bytes, the in-memory cache of filtered
+	// index pages (default 64 MiB; negative turns the cache off). A cached
+	// page is served only after the upstream confirmed with a 304 to
+	// If-None-Match that its page is unchanged, and only under the same
+	// policies, intelligence snapshot and work mode (see indexcache.go).
+	IndexCacheSize int64 `json:"index_cache_size,omitempty"`
+
 	// Repositories are the proxied repositories.
 	Repositories []*Repository `json:"repositories,omitempty"`
 
@@ -78,6 +85,7 @@ type Handler struct {
 	repos  map[string]*Repository
 	logger *zap.Logger
 	bufs   *sync.Pool
+	icache *indexCache // nil when IndexCacheSize < 0
 }
 
 // CaddyModule returns the Caddy module information.
@@ -123,6 +131,12 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 		h.repos[r.Name] = r
 	}
 	h.bufs = &sync.Pool{New: func() any { return new(bytes.Buffer) }}
+	if h.IndexCacheSize == 0 {
+		h.IndexCacheSize = defaultIndexCacheSize
+	}
+	if h.IndexCacheSize > 0 {
+		h.icache = newIndexCache(h.IndexCacheSize)
+	}
 	return nil
 }
 
@@ -309,6 +323,9 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 		return x.plainError(w, http.StatusNotAcceptable, "acceptable media types: text/html, "+pypi.MediaV1HTML+", "+pypi.MediaV1JSON)
 	}
 	h := x.h
+	// A cached filtered page (indexcache.go) is revalidated upstream with
+	// its upstream ETag; a 304 serves it without parsing or deciding.
+	ckey, csnap, cached := x.indexCacheLookup(media, format)
 	buf := h.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer h.bufs.Put(buf)
@@ -320,6 +337,9 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
 			hd.Del(k)
 		}
+		if cached != nil {
+			hd.Set("If-None-Match", cached.upstreamETag)
+		}
 	})
 	rec := journal.Record{Package: x.route.Project, Operation: string(pypi.OpIndex)}
 	if err != nil {
@@ -327,6 +347,9 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	}
 	if bw.overflow {
 		return x.upstreamFailure(w, rec, fmt.Sprintf("upstream index is larger than max_index_size (%d bytes); refusing to serve it unfiltered", h.MaxIndexSize))
+	}
+	if cached != nil && bw.status == http.StatusNotModified {
+		return x.serveCachedIndex(w, r, cached, rec)
 	}
 	if bw.status != http.StatusOK {
 		return x.passUpstream(w, bw, rec)
@@ -375,29 +398,11 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	*out = *bytes.NewBuffer(rendered) // keep the grown slice for the pool
 
 	etag := x.etag(rendered, sum.snapshot)
-	hdr := w.Header()
-	copyHeaders(hdr, bw.header, "Content-Type", "X-Pypi-Last-Serial", "Access-Control-Allow-Origin")
-	hdr.Set("Vary", "Accept")
-	hdr.Set("ETag", etag)
-	hdr.Set("Cache-Control", "max-age=0, must-revalidate")
-	if rec.Removed > 0 {
-		hdr.Set("X-OSA-Removed", strconv.Itoa(rec.Removed))
+	if ckey != "" {
+		metrics.indexCache.WithLabelValues("miss").Inc()
+		x.indexCacheStore(ckey, csnap, bw.header.Get("ETag"), bw.header, rendered, etag, &rec, sum)
 	}
-	rec.HTTPStatus = http.StatusOK
-	if etagMatch(r.Header.Get("If-None-Match"), etag) {
-		rec.HTTPStatus = http.StatusNotModified
-		x.record(rec)
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	hdr.Set("Content-Length", strconv.Itoa(len(rendered)))
-	x.record(rec)
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err = w.Write(rendered)
-	return err
+	return x.writeIndex(w, r, rec, bw.header, rendered, etag)
 }
 
 // etag is computed over the bytes sent plus the policy and intel state.
@@ -441,6 +446,7 @@ type indexSummary struct {
 	allBlocked          bool
 	pols                map[string]struct{}
 	advs                map[string]struct{}
+	blocks              map[string]int // removed files per matching policy (metrics)
 	lines               []string
 }
 
@@ -518,6 +524,10 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 			sum.removed++
 			for _, m := range v.Decision.Matches {
 				metrics.blocks.WithLabelValues(x.repo.Name, m.Policy).Inc()
+				if sum.blocks == nil {
+					sum.blocks = make(map[string]int)
+				}
+				sum.blocks[m.Policy]++
 			}
 			continue
 		}
