@@ -206,7 +206,7 @@ func benchStore(b *testing.B, driver string, n int) *sqlStore {
 }
 
 // BenchmarkWriterSQLite measures sustained Writer throughput into SQLite
-// from 64 concurrent producers: rec/s is wall-clock throughput, rec/cpu-s
+// from 16 concurrent producers: rec/s is wall-clock throughput, rec/cpu-s
 // divides by the process CPU time (meaningful on a shared machine).
 func BenchmarkWriterSQLite(b *testing.B) { benchWriter(b, DriverSQLite) }
 
@@ -233,7 +233,7 @@ func benchWriter(b *testing.B, driver string) {
 			}
 			w := NewWriter(st, WriterConfig{BatchSize: batch, EnqueueTimeout: time.Minute})
 			defer w.Close()
-			const producers = 64
+			const producers = 16
 			b.ResetTimer()
 			start, cpu0 := time.Now(), cpuTime()
 			var wg sync.WaitGroup

@@ -302,3 +302,54 @@ func TestWriterFlushContext(t *testing.T) {
 		t.Errorf("stored %d", len(fs.stored()))
 	}
 }
+
+// TestWriterSurvivesPostgresRestart kills every server connection of the
+// store while the writer is busy (what a PostgreSQL restart does to a pool):
+// retries must store every accepted record exactly once.
+func TestWriterSurvivesPostgresRestart(t *testing.T) {
+	b := testBackends()[1]
+	dsn := b.newDSN(t) + "&application_name=osa_journal_kill_test"
+	s := openTest(t, b, dsn)
+	w := NewWriter(s, WriterConfig{BatchSize: 200, FlushInterval: 5 * time.Millisecond, RetryBackoff: 20 * time.Millisecond})
+	defer w.Close()
+	admin := s.(*sqlStore).w // any session can terminate others of the same user
+	const n = 6000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range n {
+			if !w.Enqueue(Record{Time: t0.Add(time.Duration(i)), Package: "p", RequestID: fmt.Sprint(i)}) {
+				t.Errorf("enqueue %d refused", i)
+			}
+			if i%500 == 0 {
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+	}()
+	killed := 0
+	for range 5 {
+		time.Sleep(15 * time.Millisecond)
+		var k int
+		if err := admin.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE application_name = 'osa_journal_kill_test' AND pid <> pg_backend_pid()`).Scan(&k); err != nil {
+			// our own connection may have been the one killed by a previous round
+			continue
+		}
+		killed += k
+	}
+	<-done
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if killed == 0 {
+		t.Fatal("no connection was terminated: the test did not exercise anything")
+	}
+	if got := countAll(t, s); got != n {
+		t.Fatalf("%d rows after %d terminated connections, want %d (stats %+v)", got, killed, n, w.Stats())
+	}
+	if st := w.Stats(); st.Failed != 0 || st.Written != n {
+		t.Errorf("stats %+v", st)
+	}
+}
