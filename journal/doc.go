@@ -30,13 +30,22 @@
 // Table requests holds one row per Record. Time is stored as INTEGER Unix
 // nanoseconds on SQLite and as TIMESTAMPTZ (microsecond precision) on
 // PostgreSQL; times read back are UTC. Policies and Advisories are stored as
-// JSON arrays in TEXT columns ("" when empty). A derived column blocked
-// (1 for the blocked_* statuses) backs the Filter.Status "blocked" meta-status
-// with a partial index. Every listing filter has an index whose trailing
-// columns are (ts, id), so "newest first, one filter, since/until, keyset
-// cursor" is an index range scan. Strings are made valid UTF-8, NUL bytes are
-// removed and values are capped at 4 KiB before storage, so a hostile header
-// cannot make PostgreSQL reject a whole batch.
+// JSON arrays in TEXT columns ("" when empty; a hand-written comma-separated
+// value is read back too). A derived column blocked (1 for the blocked_*
+// statuses) backs the Filter.Status "blocked" meta-status with a partial
+// index. Every listing filter has an index whose trailing columns are
+// (ts, id), so "newest first, one filter, since/until, keyset cursor" is an
+// index range scan and the filter's COUNT(*) is an index-only count. The
+// package index also carries status and version (INCLUDE on PostgreSQL), so
+// Package summaries and package+status filters never read table rows.
+// Strings are made valid UTF-8, NUL bytes are removed and values are capped
+// at 4 KiB before storage, so a hostile header cannot make PostgreSQL reject
+// a whole batch.
+//
+// SQLite inserts a batch in one BEGIN IMMEDIATE transaction of prepared
+// single-row INSERTs; PostgreSQL inserts it as one INSERT ... SELECT FROM
+// unnest($1::timestamptz[], ...), a single atomic statement whose text does
+// not depend on the batch size.
 //
 // Table first_triggers (key primary key, first) backs FirstTrigger with
 // INSERT ... ON CONFLICT DO NOTHING followed by a SELECT, so every instance
@@ -48,7 +57,25 @@
 // exclusive. The cursor is an opaque base64url token encoding the (time, id)
 // of the last row of the page; an invalid cursor yields ErrInvalidCursor.
 // Total counts every row matching the filter (ignoring the cursor) with a real
-// COUNT(*) over the same index, unless NoTotal is set (Total = -1).
+// COUNT(*), unless NoTotal is set (Total = -1). RepoManager (host OR name) is
+// evaluated as two index arms: the page is the UNION of each arm's newest ids,
+// the count is |host| + |name| - |both| (the overlap only when both are
+// non-zero). Status "blocked" alone uses the partial index; combined with
+// another filter it becomes status IN (...), tested on that filter's index.
+//
+// Measured on 1,000,000 generated rows (bench_test.go, a 2-core machine
+// shared with other jobs, so upper bounds): on SQLite a page of 100 takes
+// 1-3 ms without Total; COUNT(*) of all rows about 1.5 ms (SQLite counts a
+// b-tree without visiting rows) and a filter matching 200,000-350,000 rows
+// 40-90 ms. PostgreSQL counts at roughly 1 µs per matching row (300-700 ms
+// for all 1M rows under that load); callers that page often should pass
+// NoTotal after the first page.
+//
+// Package(name) is one ordered pass over the package index: first and last
+// request, counts by status, and the verdict history (records whose status
+// differs from the previous record of the same version, the first record of
+// a version included, newest first, at most MaxVerdicts), reading table rows
+// only for those verdicts.
 //
 // # Writer
 //
@@ -58,7 +85,9 @@
 // Insert is retried with exponential backoff (MaxAttempts tries, about 10 s by
 // default) keeping the same batch, so a database restart loses nothing that
 // was accepted; a batch still failing after the last try is counted in
-// Stats.Failed and logged.
+// Stats.Failed and logged. Delivery is at-least-once: if the connection dies
+// after the server committed a batch but before the client saw the reply,
+// the retry stores that batch twice.
 //
 // Enqueue never blocks while there is room. When the queue is full it applies
 // backpressure: it blocks up to EnqueueTimeout, then drops the record, counts
