@@ -2,6 +2,7 @@ package journal
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -19,14 +20,23 @@ func (s *sqlStore) FirstTrigger(ctx context.Context, key string, now time.Time) 
 	if now.IsZero() {
 		now = nowFunc()
 	}
+	sel := "SELECT first FROM first_triggers WHERE key = " + s.d.ph(1)
+	var t dbTime
+	// Fast path, after the first call for a key: a read that never waits
+	// for the writer connection.
+	switch err := s.r.QueryRowContext(ctx, sel, key).Scan(&t); {
+	case err == nil:
+		return t.t, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return time.Time{}, fmt.Errorf("journal: first trigger: read: %w", err)
+	}
 	ins := "INSERT INTO first_triggers (key, first) VALUES (" + s.d.ph(1) + ", " + s.d.ph(2) + ") ON CONFLICT (key) DO NOTHING"
 	if _, err := s.w.ExecContext(ctx, ins, key, s.d.timeArg(now)); err != nil {
 		return time.Time{}, fmt.Errorf("journal: first trigger: %w", err)
 	}
-	var t dbTime
 	// Read through the writer: it is the connection that just inserted
 	// (SQLite) or a pool where the committed row is visible (PostgreSQL).
-	if err := s.w.QueryRowContext(ctx, "SELECT first FROM first_triggers WHERE key = "+s.d.ph(1), key).Scan(&t); err != nil {
+	if err := s.w.QueryRowContext(ctx, sel, key).Scan(&t); err != nil {
 		return time.Time{}, fmt.Errorf("journal: first trigger: read: %w", err)
 	}
 	return t.t, nil

@@ -16,7 +16,8 @@ type WriterConfig struct {
 	BatchSize     int           // max records per transaction (default 1000)
 	FlushInterval time.Duration // default 200ms
 	// EnqueueTimeout is how long Enqueue blocks when the queue is full
-	// (backpressure) before the record is dropped and counted (default 2s).
+	// (backpressure) before the record is dropped and counted (default 2s;
+	// negative: drop at once).
 	EnqueueTimeout time.Duration
 	Logger         *zap.Logger
 	// MaxAttempts is how many times one batch is tried before its records
@@ -101,14 +102,18 @@ func NewWriter(s Store, cfg WriterConfig) *Writer {
 	return w
 }
 
-// Enqueue queues a record; it returns false when the record was dropped
-// (queue still full after EnqueueTimeout, or writer closed).
+// Enqueue queues a record (a zero Time is set to now); it returns false when
+// the record was dropped (queue still full after EnqueueTimeout, or writer
+// closed).
 func (w *Writer) Enqueue(r Record) bool {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	if w.closed {
 		w.drop("closed")
 		return false
+	}
+	if r.Time.IsZero() {
+		r.Time = time.Now() // the decision time, not the (later) write time
 	}
 	it := item{rec: &r}
 	w.queued.Add(1)

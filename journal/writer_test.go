@@ -353,3 +353,25 @@ func TestWriterSurvivesPostgresRestart(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+func TestWriterStampsDecisionTime(t *testing.T) {
+	fs := &fakeStore{}
+	w := NewWriter(fs, WriterConfig{})
+	before := time.Now()
+	w.Enqueue(Record{RequestID: "zero"})
+	after := time.Now()
+	w.Enqueue(Record{RequestID: "set", Time: t0})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got := fs.stored()
+	if len(got) != 2 {
+		t.Fatalf("stored %d", len(got))
+	}
+	if got[0].Time.Before(before) || got[0].Time.After(after) {
+		t.Errorf("zero time stamped %v, want within [%v, %v]", got[0].Time, before, after)
+	}
+	if !got[1].Time.Equal(t0) {
+		t.Errorf("explicit time changed to %v", got[1].Time)
+	}
+}
