@@ -285,7 +285,18 @@ func (x *exchange) component(name, version string) policy.Component {
 
 // forward sends the request to an upstream through its reverse proxy.
 // upPath is the escaped path relative to the upstream base.
-func (x *exchange) forward(w http.ResponseWriter, r *http.Request, up *upstream, upPath string, edit func(http.Header)) error {
+func (x *exchange) forward(w http.ResponseWriter, r *http.Request, up *upstream, upPath string, edit func(http.Header)) (err error) {
+	// Caddy's reverse proxy aborts the handler (panic http.ErrAbortHandler)
+	// when the upstream body breaks off after the headers: the caller must
+	// still answer a buffered fetch with a 502 and record the request.
+	defer func() {
+		if v := recover(); v != nil {
+			if v != http.ErrAbortHandler {
+				panic(v)
+			}
+			err = errUpstreamAborted
+		}
+	}()
 	r2 := r.Clone(r.Context())
 	u, err := url.Parse(up.base.EscapedPath() + upPath)
 	if err != nil {
@@ -342,11 +353,11 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 		}
 	})
 	rec := journal.Record{Package: x.route.Project, Operation: string(pypi.OpIndex)}
-	if err != nil {
-		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
-	}
 	if bw.overflow {
 		return x.upstreamFailure(w, rec, fmt.Sprintf("upstream index is larger than max_index_size (%d bytes); refusing to serve it unfiltered", h.MaxIndexSize))
+	}
+	if err != nil {
+		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
 	}
 	if cached != nil && bw.status == http.StatusNotModified {
 		return x.serveCachedIndex(w, r, cached, rec)
@@ -654,6 +665,9 @@ func (x *exchange) serveProjectList(w http.ResponseWriter, r *http.Request) erro
 		rec.HTTPStatus = http.StatusBadGateway
 	}
 	x.record(rec)
+	if err == errUpstreamAborted {
+		panic(http.ErrAbortHandler) // the client must see the list break off
+	}
 	return err
 }
 
@@ -768,7 +782,13 @@ func (x *exchange) serveFile(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && !gw.wroteHeader {
 		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
 	}
+	if err == errUpstreamAborted {
+		rec.Reason = strings.TrimPrefix(rec.Reason+"; ", "; ") + err.Error()
+	}
 	x.record(rec)
+	if err == errUpstreamAborted {
+		panic(http.ErrAbortHandler) // the client must see the body break off
+	}
 	return err
 }
 
@@ -940,7 +960,9 @@ func (x *exchange) mapLocation(up *upstream, upPath, loc string) (string, bool) 
 
 func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 	rt := x.route
-	rec := journal.Record{Operation: string(pypi.OpJSON), Package: rt.Project, Version: rt.Version, Status: journal.StatusNotBlocked}
+	// Status stays empty until decided, so an upstream failure is recorded
+	// as blocked_on_error like an index's (see upstreamFailure).
+	rec := journal.Record{Operation: string(pypi.OpJSON), Package: rt.Project, Version: rt.Version}
 	a := x.h.app
 	scan := x.repo.scanManifest() && x.opts.Mode != ModeWarmup
 	if scan && rt.Version != "" {
@@ -966,11 +988,11 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 			hd.Del(k)
 		}
 	})
-	if err != nil {
-		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
-	}
 	if bw.overflow {
 		return x.upstreamFailure(w, rec, "upstream JSON document is larger than max_index_size")
+	}
+	if err != nil {
+		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
 	}
 	if bw.status != http.StatusOK {
 		return x.passUpstream(w, bw, rec)
@@ -1018,6 +1040,9 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 		rec.Removed, rec.Snapshot = sum.removed, sum.snapshot
 		rec.Policies, rec.Advisories, rec.Reason = sum.policies(), sum.advisories(), sum.reason()
 	}
+	if rec.Status == "" {
+		rec.Status = journal.StatusNotBlocked
+	}
 	etag := x.etag(out, rec.Snapshot)
 	hdr := w.Header()
 	copyHeaders(hdr, bw.header, "Content-Type", "X-Pypi-Last-Serial", "Access-Control-Allow-Origin")
@@ -1063,9 +1088,6 @@ func (x *exchange) upstreamFailure(w http.ResponseWriter, rec journal.Record, ms
 // into the proxy, 5xx turned into 502).
 func (x *exchange) passUpstream(w http.ResponseWriter, bw *bufferWriter, rec journal.Record) error {
 	code := bw.status
-	if rec.Status == "" {
-		rec.Status = journal.StatusNotBlocked
-	}
 	if code >= 500 {
 		return x.upstreamFailure(w, rec, fmt.Sprintf("upstream answered %d", code))
 	}
@@ -1076,6 +1098,9 @@ func (x *exchange) passUpstream(w http.ResponseWriter, bw *bufferWriter, rec jou
 			return x.upstreamFailure(w, rec, "upstream redirected outside the configured registries")
 		}
 		copyHeaders(hdr, bw.header, "Location")
+	}
+	if rec.Status == "" {
+		rec.Status = journal.StatusNotBlocked
 	}
 	copyHeaders(hdr, bw.header, "Content-Type", "Cache-Control")
 	rec.HTTPStatus = code
@@ -1130,6 +1155,11 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 }
 
 var errOverflow = errors.New("osa_proxy: upstream body exceeds max_index_size")
+
+// errUpstreamAborted is forward's error when the upstream response broke off
+// mid-body (reset, truncated or undecodable content, or more than a
+// bufferWriter's limit).
+var errUpstreamAborted = errors.New("the upstream response broke off mid-body")
 
 // plainError writes a short text/plain error.
 func (x *exchange) plainError(w http.ResponseWriter, code int, msg string) error {
