@@ -95,7 +95,7 @@ func rsFileCases(label string, f *fakepypi.File, extraKey string) []rsBypassCase
 		c("trailing slash", "GET", p+"/", false),
 		c("path parameter", "GET", p+";x=1", false),
 		c("packages upper-case", "GET", "/PACKAGES/"+strings.Join(segs[1:], "/"), false),
-		c("absolute-form target", "GET", "http://localhost:9080{prefix}"+p, true),
+		c("absolute-form target", "GET", "http://{host}{prefix}"+p, true),
 	}
 	if strings.Contains(name, "+") {
 		cs = append(cs,
@@ -258,7 +258,7 @@ func (b *rsBattery) one(prefix string, c rsBypassCase) {
 	t := b.t
 	target := c.target
 	if strings.Contains(target, "{prefix}") {
-		target = strings.Replace(target, "{prefix}", prefix, 1)
+		target = strings.Replace(strings.Replace(target, "{prefix}", prefix, 1), "{host}", rsProxyHost, 1)
 	} else {
 		target = prefix + target
 	}
@@ -340,7 +340,7 @@ func (b *rsBattery) foreignLocation(loc string) string {
 	if err != nil {
 		return "unparseable"
 	}
-	if u.Host != "" && u.Host != "localhost:9080" {
+	if u.Host != "" && u.Host != rsProxyHost {
 		return "host " + u.Host
 	}
 	if !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(loc, "//") {

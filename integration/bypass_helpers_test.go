@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -28,11 +29,24 @@ import (
 	"github.com/osaproxy/caddy-osaproxy/integration/fakepypi"
 )
 
-const (
-	rsProxyAddr = "127.0.0.1:9080"
-	rsProxyBase = "http://localhost:9080"
-	rsAdminBase = "http://localhost:2999"
+// The in-process Caddy's ports: the defaults of smoke_test.go, moved by
+// OSA_E2E_ADMIN_PORT and OSA_E2E_HTTP_PORT (as for the e2e tests) so that
+// two test binaries on one machine do not load configs into each other.
+var (
+	rsAdminPort = rsEnvPort("OSA_E2E_ADMIN_PORT", 2999)
+	rsHTTPPort  = rsEnvPort("OSA_E2E_HTTP_PORT", 9080)
+	rsProxyHost = fmt.Sprintf("localhost:%d", rsHTTPPort)
+	rsProxyAddr = fmt.Sprintf("127.0.0.1:%d", rsHTTPPort)
+	rsProxyBase = "http://" + rsProxyHost
+	rsAdminBase = fmt.Sprintf("http://localhost:%d", rsAdminPort)
 )
+
+func rsEnvPort(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 && n < 65536 {
+		return n
+	}
+	return def
+}
 
 // rsProxyCfg describes one Caddyfile for the in-process Caddy.
 type rsProxyCfg struct {
@@ -50,6 +64,7 @@ type rsProxyCfg struct {
 	Policies      string            // policy blocks (default: dependency_is_dangerous blocker)
 	Dir           string            // temp dir for the journal
 	Site          string            // extra site directives before osa_proxy
+	ExtraRepos    string            // more pypi blocks inside osa_proxy
 }
 
 const rsDangerousPolicy = `policy "Dangerous" {
@@ -60,7 +75,7 @@ const rsDangerousPolicy = `policy "Dangerous" {
 
 func (c rsProxyCfg) String() string {
 	var b strings.Builder
-	b.WriteString("{\n\tskip_install_trust\n\tadmin localhost:2999\n\thttp_port 9080\n\thttps_port 9443\n\tgrace_period 1ns\n\tosa {\n")
+	fmt.Fprintf(&b, "{\n\tskip_install_trust\n\tpersist_config off\n\tadmin localhost:%d\n\thttp_port %d\n\thttps_port %d\n\tgrace_period 1ns\n\tosa {\n", rsAdminPort, rsHTTPPort, rsHTTPPort+363)
 	for _, in := range c.Intel {
 		fmt.Fprintf(&b, "\t\tintel osv %s\n", in)
 	}
@@ -77,7 +92,7 @@ func (c rsProxyCfg) String() string {
 	if c.Global != "" {
 		fmt.Fprintf(&b, "\t\t%s\n", c.Global)
 	}
-	b.WriteString("\t}\n}\nhttp://localhost:9080 {\n")
+	fmt.Fprintf(&b, "\t}\n}\nhttp://%s {\n", rsProxyHost)
 	if c.Site != "" {
 		fmt.Fprintf(&b, "\t%s\n", c.Site)
 	}
@@ -105,14 +120,20 @@ func (c rsProxyCfg) String() string {
 	if c.Repo != "" {
 		fmt.Fprintf(&b, "\t\t\t%s\n", c.Repo)
 	}
-	b.WriteString("\t\t}\n\t}\n}\n")
+	b.WriteString("\t\t}\n")
+	if c.ExtraRepos != "" {
+		fmt.Fprintf(&b, "\t\t%s\n", c.ExtraRepos)
+	}
+	b.WriteString("\t}\n}\n")
 	return b.String()
 }
 
 // rsLoadProxy (re)configures the in-process Caddy.
 func rsLoadProxy(t *testing.T, c rsProxyCfg) *caddytest.Tester {
 	t.Helper()
-	tester := caddytest.NewTester(t)
+	tester := caddytest.NewTester(t).WithDefaultOverrides(caddytest.Config{
+		AdminPort: rsAdminPort, LoadRequestTimeout: 60 * time.Second, TestRequestTimeout: 60 * time.Second,
+	})
 	tester.InitServer(c.String(), "caddyfile")
 	if t.Failed() {
 		t.Fatalf("config did not load:\n%s", c)
@@ -242,7 +263,7 @@ type rsRawResp struct {
 // rsRawRequest sends one request with target (and header lines) verbatim
 // over a fresh TCP connection and reads the response.
 func rsRawRequest(method, target string, headers ...string) (*rsRawResp, error) {
-	return rsRawRequestTo(rsProxyAddr, "localhost:9080", method, target, headers...)
+	return rsRawRequestTo(rsProxyAddr, rsProxyHost, method, target, headers...)
 }
 
 func rsRawRequestTo(addr, host, method, target string, headers ...string) (*rsRawResp, error) {
