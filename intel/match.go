@@ -14,7 +14,7 @@ type compiledVuln struct {
 // compiledAffected is one PyPI package entry ready for matching.
 type compiledAffected struct {
 	name string
-	// versions are the explicit PEP 440 versions, sorted by PEP 440 order
+	// versions are the explicit PEP 440 versions, sorted by their eq text
 	// and deduplicated (1.0 and 1.0.0 are one version), for binary search.
 	versions []*pver
 	// odd are the explicit versions that are not PEP 440, matched by text.
@@ -57,22 +57,40 @@ func compileVulnWith(v *Vuln, res versionResolver) *compiledVuln {
 	return c
 }
 
+// compileParsed compiles v whose explicit versions were already resolved
+// (parsed[i] for v.Affected[i]).
+func compileParsed(v *Vuln, parsed [][]*pver, res versionResolver) *compiledVuln {
+	c := &compiledVuln{affected: make([]compiledAffected, 0, len(v.Affected))}
+	for i := range v.Affected {
+		c.affected = append(c.affected, compileAffectedFrom(&v.Affected[i], parsed[i], res))
+	}
+	return c
+}
+
 func compileAffected(a *Affected, res versionResolver) compiledAffected {
+	var parsed []*pver
+	for _, s := range a.Versions {
+		parsed = append(parsed, res.version(strings.TrimSpace(s)))
+	}
+	return compileAffectedFrom(a, parsed, res)
+}
+
+// compileAffectedFrom compiles a; it takes ownership of parsed.
+func compileAffectedFrom(a *Affected, parsed []*pver, res versionResolver) compiledAffected {
 	ca := compiledAffected{name: NormalizeName(a.Name)}
-	if len(a.Versions) > 0 {
-		vs := make([]*pver, 0, len(a.Versions))
-		for _, s := range a.Versions {
-			p := res.version(strings.TrimSpace(s))
+	if len(parsed) > 0 {
+		vs := parsed[:0]
+		for _, p := range parsed {
 			if p.ok {
 				vs = append(vs, p)
 			} else {
 				ca.odd = append(ca.odd, p.canon)
 			}
 		}
-		sort.Slice(vs, func(i, j int) bool { return compareVersions(vs[i], vs[j]) < 0 })
+		sort.Slice(vs, func(i, j int) bool { return vs[i].eq < vs[j].eq })
 		out := vs[:0]
 		for i, p := range vs {
-			if i == 0 || compareVersions(p, vs[i-1]) != 0 {
+			if i == 0 || p.eq != vs[i-1].eq {
 				out = append(out, p)
 			}
 		}
@@ -197,8 +215,8 @@ func (r *compiledRange) eval(cmp func(e *pver) int) bool {
 func (a *compiledAffected) matches(q *pver) bool {
 	if q.ok {
 		vs := a.versions
-		i := sort.Search(len(vs), func(i int) bool { return compareVersions(vs[i], q) >= 0 })
-		if i < len(vs) && compareVersions(vs[i], q) == 0 {
+		i := sort.Search(len(vs), func(i int) bool { return vs[i].eq >= q.eq })
+		if i < len(vs) && vs[i].eq == q.eq {
 			return true
 		}
 	} else {

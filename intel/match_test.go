@@ -99,6 +99,8 @@ func TestRangeSemantics(t *testing.T) {
 			[]string{"1.0", "1.1.9"}, []string{"1.2", "2.0", "0.1"}},
 		{"versions list only", nil, []string{"1.0", "2.0.1", "odd-version", "0.12.01"},
 			[]string{"1.0", "2.0.1", "odd-version", "0.12.1", "0.12.01"}, []string{"1.0.1", "2.0", "odd", "1.0.0.1"}},
+		{"list matches PEP 440 equal versions", nil, []string{"1.0", "2.0.0rc1", "1!3.0"},
+			[]string{"1", "1.0.0", "2rc1", "2.0c1", "1!3"}, []string{"1.0.post0", "2.0", "3.0", "1.0+local"}},
 		{"list and range", []Event{ev("i", "0"), ev("f", "1.0")}, []string{"5.0"},
 			[]string{"0.5", "5.0"}, []string{"1.0", "4.0"}},
 		{"unparseable event: list only", []Event{ev("i", "0"), ev("f", "abc-def")}, []string{"1.0"},

@@ -283,6 +283,7 @@ func (r *osvRecord) toVuln(source string, res versionResolver) (*Vuln, error) {
 		}
 	}
 
+	var parsed [][]*pver // per kept affected entry, its versions resolved
 	for i := range r.Affected {
 		a := &r.Affected[i]
 		addCWEs(a.DatabaseSpecific.CWEIDs)
@@ -290,10 +291,22 @@ func (r *osvRecord) toVuln(source string, res versionResolver) (*Vuln, error) {
 			continue
 		}
 		aff := Affected{Name: NormalizeName(a.Package.Name)}
-		for _, ver := range a.Versions {
-			if ver = strings.TrimSpace(ver); ver != "" {
-				aff.Versions = append(aff.Versions, internVersion(res, ver))
+		if len(a.Versions) > 0 {
+			aff.Versions = make([]string, 0, len(a.Versions))
+			pv := make([]*pver, 0, len(a.Versions))
+			for _, ver := range a.Versions {
+				if ver = strings.TrimSpace(ver); ver != "" {
+					p := res.version(ver)
+					if p.canon == ver {
+						ver = p.canon // share the interned text
+					}
+					aff.Versions = append(aff.Versions, ver)
+					pv = append(pv, p)
+				}
 			}
+			parsed = append(parsed, pv)
+		} else {
+			parsed = append(parsed, nil)
 		}
 		for _, rg := range a.Ranges {
 			if !strings.EqualFold(rg.Type, "ECOSYSTEM") {
@@ -336,7 +349,7 @@ func (r *osvRecord) toVuln(source string, res versionResolver) (*Vuln, error) {
 		}
 	}
 	v.Malicious = isMalicious(v)
-	v.m = compileVulnWith(v, res)
+	v.m = compileParsed(v, parsed, res)
 	return v, nil
 }
 

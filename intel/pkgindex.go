@@ -34,8 +34,16 @@ type pkgIndex struct {
 // record by record.
 const maxClassCells = 1 << 21
 
+// minIndexed is the number of records from which a package gets a class
+// table; below it, evaluating the few records directly is as fast.
+const minIndexed = 4
+
 func buildPkgIndex(recs []*Vuln, entries [][]*compiledAffected) *pkgIndex {
 	pi := &pkgIndex{recs: recs, entries: entries}
+	if len(recs) < minIndexed {
+		pi.linear = true
+		return pi
+	}
 	// collect the versions.
 	var all []*pver
 	for i, es := range entries {
@@ -68,12 +76,18 @@ func buildPkgIndex(recs []*Vuln, entries [][]*compiledAffected) *pkgIndex {
 			}
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return compareVersions(all[i], all[j]) < 0 })
-	pos := make(map[*pver]int, len(all))
+	// distinct versions first: records of one package list the same ones.
+	pos := make(map[*pver]int, 64)
+	distinct := all[:0]
 	for _, p := range all {
-		if _, seen := pos[p]; seen {
-			continue
+		if _, seen := pos[p]; !seen {
+			pos[p] = -1
+			distinct = append(distinct, p)
 		}
+	}
+	all = distinct
+	sort.Slice(all, func(i, j int) bool { return compareVersions(all[i], all[j]) < 0 })
+	for _, p := range all {
 		if n := len(pi.bounds); n > 0 && compareVersions(pi.bounds[n-1], p) == 0 {
 			pos[p] = n - 1
 			continue

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -21,7 +22,10 @@ type Snapshot struct {
 	byName map[string]*pkgIndex // normalized package name -> index
 	byID   map[string]*Vuln     // id -> record
 	alias  map[string]*Vuln     // alias (or merged-away id) -> record
-	folded map[string]*Vuln     // upper-cased id/alias -> record, for case-insensitive lookups
+	// folded: upper-cased id/alias -> record, for case-insensitive
+	// lookups; built on the first lookup that needs it.
+	foldOnce sync.Once
+	folded   map[string]*Vuln
 }
 
 // Affecting returns the non-withdrawn records that affect name@version
@@ -65,6 +69,7 @@ func (s *Snapshot) Lookup(id string) *Vuln {
 	if v := s.alias[id]; v != nil {
 		return v
 	}
+	s.foldOnce.Do(s.buildFolded)
 	return s.folded[strings.ToUpper(id)]
 }
 
@@ -257,7 +262,6 @@ func index(all []*Vuln) *Snapshot {
 		byName:   make(map[string]*pkgIndex),
 		byID:     make(map[string]*Vuln, len(all)),
 		alias:    make(map[string]*Vuln, len(all)*2),
-		folded:   make(map[string]*Vuln, len(all)*3),
 	}
 	type pkgRecs struct {
 		recs    []*Vuln
@@ -302,6 +306,14 @@ func index(all []*Vuln) *Snapshot {
 			}
 		}
 	}
+	s.ID = "sha256:" + hex.EncodeToString(h.Sum(nil))[:12] + "/" +
+		itoa(len(all)) + "/" + s.NewestModified.UTC().Format(time.RFC3339)
+	return s
+}
+
+func (s *Snapshot) buildFolded() {
+	all := s.all
+	s.folded = make(map[string]*Vuln, len(all)*3)
 	for _, v := range all {
 		if k := strings.ToUpper(v.ID); s.folded[k] == nil {
 			s.folded[k] = v
@@ -314,9 +326,6 @@ func index(all []*Vuln) *Snapshot {
 			}
 		}
 	}
-	s.ID = "sha256:" + hex.EncodeToString(h.Sum(nil))[:12] + "/" +
-		itoa(len(all)) + "/" + s.NewestModified.UTC().Format(time.RFC3339)
-	return s
 }
 
 func itoa(n int) string { return uitoa(uint64(n)) }

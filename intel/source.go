@@ -113,6 +113,7 @@ func loadZipFile(ctx context.Context, path, source string, parse parseFunc, suff
 	if err != nil {
 		return nil, fmt.Errorf("intel: %s: not a readable zip: %w", source, err)
 	}
+	useFastInflate(zr)
 	return parseZip(ctx, zr, source, parse, suffixes)
 }
 

@@ -26,6 +26,10 @@ type pver struct {
 	// canon is the PEP 440 normalized form ("0.12.01" -> "0.12.1"), or the
 	// raw string when the version is not PEP 440.
 	canon string
+	// eq is canon with the release's trailing zeros removed ("1.0.0rc1" ->
+	// "1rc1"): two valid versions are equal under PEP 440 when their eq
+	// texts are equal, so explicit version lists match by text search.
+	eq string
 	// ok: the version is valid PEP 440.
 	ok bool
 	// epoch and rel (release numbers, trailing zeros trimmed) form the base.
@@ -33,6 +37,14 @@ type pver struct {
 	rel   []uint64
 	// side is -1, 0 or +1: the version's position relative to its base.
 	side int8
+	// subOK: the version is one of the common shapes "<base>.devN",
+	// "<base>{a|b|rc}N" or "<base>.postN", whose order among versions of
+	// the same base and side is (subRank, subNum): dev-only releases sort
+	// before pre-releases (PEP 440), pre-releases by letter (a < b < rc)
+	// then number, post releases by number.
+	subOK   bool
+	subRank uint8
+	subNum  uint64
 	// plain: a final release "N(.N)*" without epoch (side 0), recognized
 	// without the library.
 	plain bool
@@ -117,7 +129,7 @@ func (p *pver) rawKey(s string) string {
 
 func newPver(s string) *pver {
 	if rel, canon, ok := parsePlain(s); ok {
-		return &pver{canon: canon, ok: true, rel: rel, plain: true}
+		return &pver{canon: canon, eq: releaseText(0, rel, canon, ""), ok: true, rel: rel, plain: true}
 	}
 	v, err := pep440.Parse(s)
 	if err != nil {
@@ -149,8 +161,80 @@ func newPver(s string) *pver {
 			p.libOnly = true
 		}
 	}
+	if !p.libOnly && strings.HasPrefix(p.canon, base) {
+		tail := p.canon[len(base):]
+		p.eq = releaseText(p.epoch, p.rel, p.canon[:len(base)], tail)
+		p.subOK, p.subRank, p.subNum = subKey(tail, p.side)
+	} else {
+		p.eq = p.canon
+	}
 	p.lib.Store(&v)
 	return p
+}
+
+// subKey reads the tail of a canonical version (as the library's String
+// writes it) when it is a single dev, pre or post segment.
+func subKey(tail string, side int8) (ok bool, rank uint8, num uint64) {
+	number := func(s string) (uint64, bool) {
+		rel, _, ok := parsePlain(s)
+		if !ok || strings.IndexByte(s, '.') >= 0 {
+			return 0, false
+		}
+		if len(rel) == 0 {
+			return 0, true
+		}
+		return rel[0], true
+	}
+	var n uint64
+	switch {
+	case side < 0 && strings.HasPrefix(tail, ".dev"):
+		n, ok = number(tail[4:])
+		rank = 0
+	case side < 0 && strings.HasPrefix(tail, "rc"):
+		n, ok = number(tail[2:])
+		rank = 3
+	case side < 0 && strings.HasPrefix(tail, "a"):
+		n, ok = number(tail[1:])
+		rank = 1
+	case side < 0 && strings.HasPrefix(tail, "b"):
+		n, ok = number(tail[1:])
+		rank = 2
+	case side > 0 && strings.HasPrefix(tail, ".post"):
+		n, ok = number(tail[5:])
+		rank = 0
+	}
+	if !ok {
+		return false, 0, 0
+	}
+	return true, rank, n
+}
+
+// releaseText writes "[epoch!]release" with the release's trailing zeros
+// removed (at least one number kept), followed by tail; it returns
+// same+tail when that is the same text, to share storage.
+func releaseText(epoch uint64, rel []uint64, same, tail string) string {
+	var b strings.Builder
+	if epoch != 0 {
+		b.WriteString(uitoa(epoch))
+		b.WriteByte('!')
+	}
+	if len(rel) == 0 {
+		b.WriteByte('0')
+	}
+	for i, n := range rel {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(uitoa(n))
+	}
+	if b.String() == same {
+		if tail == "" {
+			return same
+		}
+		return same + tail
+	}
+	b.WriteString(tail)
+	return b.String()
 }
 
 // parsePlain recognizes "N(.N)*" with each N fitting in 18 digits and
@@ -251,6 +335,21 @@ func compareVersions(a, b *pver) int {
 		}
 		if a.side == 0 {
 			return 0 // both are their (common) base
+		}
+		if a.subOK && b.subOK {
+			switch {
+			case a.subRank != b.subRank:
+				if a.subRank < b.subRank {
+					return -1
+				}
+				return 1
+			case a.subNum != b.subNum:
+				if a.subNum < b.subNum {
+					return -1
+				}
+				return 1
+			}
+			return 0
 		}
 	}
 	la, lb := a.library(), b.library()

@@ -116,8 +116,9 @@ func TestFastPathAgreesWithLibrary(t *testing.T) {
 func TestVersionVariantsAgreeWithLibrary(t *testing.T) {
 	var vs []string
 	for _, base := range []string{"0", "1.0", "1.0.0", "1.0.1", "2", "2.0rc0", "10.2.3"} {
-		for _, suffix := range []string{"", "a1", "b2", "rc1", "rc1.post1", "rc1.dev1", ".post1", ".post1.dev2",
-			".dev1", ".dev0", "+local.1", "+abc", ".post2+x", "a1+x", "-1", "rc1-1"} {
+		for _, suffix := range []string{"", "a1", "a10", "b2", "b0", "rc1", "rc2", "c3", "rc1.post1", "rc1.dev1", ".post1",
+			".post10", ".post1.dev2", ".dev1", ".dev0", ".dev12", "+local.1", "+abc", ".post2+x", "a1+x", "-1", "rc1-1",
+			"rc", ".post", ".dev", "alpha2", "pre1", ".rc3"} {
 			vs = append(vs, base+suffix)
 		}
 		vs = append(vs, "1!"+base, "v"+base, "0!"+base)
@@ -132,6 +133,9 @@ func TestVersionVariantsAgreeWithLibrary(t *testing.T) {
 			}
 			if ok && got != la.Compare(lb) {
 				t.Errorf("compare(%s, %s) = %d, library says %d", a, b, got, la.Compare(lb))
+			}
+			if pa, pb := parseVersion(a), parseVersion(b); ok && (pa.eq == pb.eq) != (got == 0) {
+				t.Errorf("%s (eq %s) vs %s (eq %s): equal texts disagree with compare %d", a, pa.eq, b, pb.eq, got)
 			}
 		}
 	}
