@@ -558,13 +558,9 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 // cooldown policies see real ages. On failure the times stay missing and the
 // policy's missing_upload_time option decides.
 func (x *exchange) fillUploadTimes(r *http.Request, ix *pypi.Index) {
-	missing := false
-	for i := range ix.Files {
-		if ix.Files[i].UploadTime.IsZero() {
-			missing = true
-			break
-		}
-	}
+	// Times learned before are reused (uploadtimes.go): the JSON API is
+	// fetched only for a page listing a file whose time is still unknown.
+	missing := knownUploadTimes.fill(x.repo.Name, ix)
 	if !missing || ix.Project == "" {
 		return
 	}
@@ -592,6 +588,7 @@ func (x *exchange) fillUploadTimes(r *http.Request, ix *pypi.Index) {
 	if err != nil {
 		return
 	}
+	knownUploadTimes.learn(x.repo.Name, times)
 	for i := range ix.Files {
 		f := &ix.Files[i]
 		if f.UploadTime.IsZero() {
