@@ -495,11 +495,19 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 		f := &ix.Files[i]
 		x.h.app.learnFile(f, ix.Project, ix.ProjectStatus)
 		var v verdict
+		if f.ParseErr != nil && (x.opts.Mode == ModeStrict || x.opts.Mode == ModeStrictWait) {
+			// A file whose version cannot be read cannot be decided: strict
+			// modes treat it as unscanned rather than let it through.
+			v = verdict{Status: journal.StatusBlockedUnscanned, Block: true,
+				Reason: fmt.Sprintf("%s: cannot read the version from file name %q", ix.Project, f.Filename)}
+		}
 		mk := f.Version
 		if perFile {
 			mk = f.Filename
 		}
-		if mv, ok := memo[mk]; ok {
+		if v.Block {
+			// unreadable file name in a strict mode, decided above
+		} else if mv, ok := memo[mk]; ok {
 			v = mv
 		} else {
 			c := x.component(ix.Project, f.Version)
@@ -1030,6 +1038,13 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 		return pypi.Edit{}
 	}
 	out, err := pypi.FilterJSONAPI(body, rt.Project, decideRelease, x.mapper(x.repo.registry, rt.UpstreamPath))
+	if errors.Is(err, pypi.ErrReleaseRemoved) {
+		rec.HTTPStatus = http.StatusNotFound
+		rec.Status = journal.StatusBlockedByPolicies
+		rec.Policies, rec.Advisories, rec.Reason = sum.policies(), sum.advisories(), sum.reason()
+		x.record(rec)
+		return x.plainError(w, http.StatusNotFound, "this release is not available through the proxy: "+sum.reason())
+	}
 	if err != nil {
 		return x.upstreamFailure(w, rec, "upstream JSON could not be filtered: "+err.Error())
 	}
