@@ -290,6 +290,9 @@ type pageMapper struct {
 
 // MapLink maps an href from an upstream page to a proxy link.
 func (m *pageMapper) MapLink(href string) (string, bool) {
+	if s, ok := m.table.mapFast(m.prefix, href); ok {
+		return s, true // maplink.go: the common absolute file URL, same result
+	}
 	ref, err := url.Parse(strings.TrimSpace(href))
 	if err != nil {
 		return "", false

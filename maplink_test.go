@@ -1,0 +1,121 @@
+package osaproxy
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/osaproxy/caddy-osaproxy/internal/pagegen"
+)
+
+func testMapper(t testing.TB) *pageMapper {
+	t.Helper()
+	mk := func(raw string) *upstream {
+		u, err := parseBase("test", raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &upstream{base: u, str: u.String()}
+	}
+	r := &Repository{Name: "pypi"}
+	r.registry = mk("https://pypi.example.org/simple-root")
+	r.packages = mk("https://files.example.org")
+	r.additional = map[string]*upstream{"dl.example.com": mk("http://dl.example.com:8080/whl"), "nested": mk("https://files.example.org/packages/special")}
+	r.addKeys = []string{"dl.example.com", "nested"}
+	r.mapper = newLinkTable(r)
+	page, _ := url.Parse("https://pypi.example.org/simple-root/simple/demo/")
+	return &pageMapper{table: &r.mapper, page: page, prefix: "/pypi/ctx"}
+}
+
+// slowMapLink is MapLink without the fast path.
+func slowMapLink(m *pageMapper, href string) (string, bool) {
+	ref, err := url.Parse(strings.TrimSpace(href))
+	if err != nil {
+		return "", false
+	}
+	u := m.page.ResolveReference(ref)
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return "", false
+	}
+	p, ok := m.table.mapURL(u)
+	if !ok {
+		return "", false
+	}
+	return m.prefix + p, true
+}
+
+func TestMapFastAgrees(t *testing.T) {
+	m := testMapper(t)
+	hrefs := []string{
+		"https://files.example.org/packages/ab/cd/0123456789abcdef/demo-1.0-py3-none-any.whl#sha256=0123abcd",
+		"https://files.example.org/packages/ab/cd/ef/demo-1.0.tar.gz",
+		"https://files.example.org/packages/ab/cd/ef/demo-1.0.tar.gz#",
+		"https://files.example.org/packages/special/demo-2.0.tar.gz#sha256=ff",
+		"https://files.example.org/packages/ab/../cd/demo-1.0.tar.gz",
+		"https://files.example.org/packages/ab/./demo-1.0.tar.gz",
+		"https://files.example.org/packages/ab/cd/..",
+		"https://files.example.org/packages/ab/cd/.",
+		"https://files.example.org/packages/ab/cd/...tar.gz",
+		"https://files.example.org/packages/a%2Fb/demo-1.0.tar.gz",
+		"https://files.example.org/packages/a b/demo-1.0.tar.gz",
+		"https://files.example.org/packages/ab/demo-1.0.tar.gz?x=1#sha256=aa",
+		"https://files.example.org/packages/ab/demo-1.0.tar.gz#sha256=a%62",
+		"https://files.example.org/packages//double/demo-1.0.tar.gz",
+		"https://FILES.example.org/packages/ab/demo-1.0.tar.gz",
+		"HTTPS://files.example.org/packages/ab/demo-1.0.tar.gz",
+		"https://user@files.example.org/packages/ab/demo-1.0.tar.gz",
+		"https://files.example.org:443/packages/ab/demo-1.0.tar.gz",
+		"https://files.example.org/other/demo-1.0.tar.gz",
+		"https://files.example.org",
+		"https://files.example.org/",
+		"http://files.example.org/packages/ab/demo-1.0.tar.gz",
+		"http://dl.example.com:8080/whl/cpu/torch-2.0-cp311-none-any.whl#sha256=00",
+		"http://dl.example.com:8080/whlx/torch-2.0.whl",
+		"http://dl.example.com/whl/torch-2.0.whl",
+		"https://pypi.example.org/simple-root/packages/ab/demo-1.0.tar.gz",
+		"https://evil.example.net/packages/ab/demo-1.0.tar.gz",
+		"../../packages/ab/demo-1.0.tar.gz",
+		"/simple-root/packages/ab/demo-1.0.tar.gz",
+		"//files.example.org/packages/ab/demo-1.0.tar.gz",
+		" https://files.example.org/packages/ab/demo-1.0.tar.gz ",
+		"https://files.example.org/packages/ab/demo+1.0~x!y=z,w@v:u.tar.gz#sha256=Z-_.~",
+		"https://files.example.org/packages/ab/d\u00e9mo-1.0.tar.gz",
+		"javascript:alert(1)",
+		"",
+	}
+	for _, p := range pagegen.NewProject(7, "demo", 20, 3).Files {
+		hrefs = append(hrefs, strings.Replace(p.URL, "https://files.pythonhosted.org", "https://files.example.org", 1)+"#sha256="+p.Sha256)
+	}
+	fast := 0
+	for _, h := range hrefs {
+		want, wantOK := slowMapLink(m, h)
+		got, gotOK := m.MapLink(h)
+		if got != want || gotOK != wantOK {
+			t.Errorf("MapLink(%q) = %q, %v; general path gives %q, %v", h, got, gotOK, want, wantOK)
+		}
+		if _, ok := m.table.mapFast(m.prefix, h); ok {
+			fast++
+		}
+	}
+	// The generated page's links and the plain ones above take the fast path.
+	if fast < 60+5 {
+		t.Errorf("only %d of %d hrefs took the fast path", fast, len(hrefs))
+	}
+}
+
+func BenchmarkMapLink(b *testing.B) {
+	m := testMapper(b)
+	href := "https://files.example.org/packages/81/d3/8888fe6de4f3664693eaa8b223b42fc9640e934bd4499605246171b2332e/demo-0.0.0-cp310-cp310-manylinux_2_17_x86_64.manylinux2014_x86_64.whl#sha256=3127423653fe3953e9e615f8dda9c9f3e14db0eca38bd301226b0a38750c6f62"
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			m.MapLink(href)
+		}
+	})
+	b.Run("general", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			slowMapLink(m, href)
+		}
+	})
+}
