@@ -388,3 +388,44 @@ func TestFeedMixedSourcesAndBackground(t *testing.T) {
 		t.Errorf("records after background refresh: %d", f.Current().Records)
 	}
 }
+
+// A server that only sends Last-Modified gets If-Modified-Since back.
+func TestFeedLastModified(t *testing.T) {
+	real := realRecords(t)
+	body := makeZip(t, map[string][]byte{"PYSEC-2018-28.json": real["PYSEC-2018-28"]})
+	stamp := time.Date(2024, 10, 10, 0, 0, 0, 0, time.UTC).Format(http.TimeFormat)
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/all.zip") {
+			http.NotFound(w, r)
+			return
+		}
+		mu.Lock()
+		seen = append(seen, r.Header.Get("If-Modified-Since"))
+		mu.Unlock()
+		if r.Header.Get("If-Modified-Since") == stamp {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("Last-Modified", stamp)
+		w.Write(body)
+	}))
+	defer srv.Close()
+	f := NewFeed(FeedConfig{Sources: []SourceConfig{{Kind: "osv", Location: srv.URL + "/PyPI/all.zip"}}})
+	if err := f.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	first := f.Current()
+	if err := f.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 2 || seen[0] != "" || seen[1] != stamp || f.Current() != first {
+		t.Errorf("If-Modified-Since sent: %q", seen)
+	}
+	if st := f.Status()[0]; st.LastModified != stamp || st.Records != 1 {
+		t.Errorf("status %+v", st)
+	}
+}

@@ -65,7 +65,7 @@ type pver struct {
 // version caches: raw string -> *pver. A bounded map that is dropped when
 // it grows past verCacheMax entries keeps both loading (the same version
 // strings repeat across thousands of records) and lookups cheap.
-const verCacheMax = 1 << 18
+const verCacheMax = 1 << 17
 
 type verCache struct {
 	m sync.Map
