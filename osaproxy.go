@@ -344,7 +344,7 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	get := r.WithContext(r.Context())
 	get.Method = http.MethodGet // the page is filtered whole; a HEAD is answered from it
 	err := x.forward(bw, get, x.repo.registry, x.route.UpstreamPath, func(hd http.Header) {
-		hd.Set("Accept", media)
+		hd.Set("Accept", upstreamAccept(r, media))
 		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
 			hd.Del(k)
 		}
@@ -414,6 +414,23 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 		x.indexCacheStore(ckey, csnap, bw.header.Get("ETag"), bw.header, rendered, etag, &rec, sum)
 	}
 	return x.writeIndex(w, r, rec, bw.header, rendered, etag)
+}
+
+// upstreamAccept is the Accept header of an upstream Simple API request:
+// the client's own Accept, so that an upstream lacking the client's
+// preferred type can answer with a fallback the client also takes (PEP 691
+// lets a server answer 406 rather than pick a type itself), or the
+// negotiated media type when ?format= chose it or the client sent none.
+// Whatever comes back is parsed by its Content-Type (formatOf).
+func upstreamAccept(r *http.Request, media string) string {
+	accept := strings.TrimSpace(r.Header.Get("Accept"))
+	if accept == "" {
+		return media
+	}
+	if m, _, _ := pypi.Negotiate(accept, ""); m != media {
+		return media // ?format= overrode the Accept header
+	}
+	return accept
 }
 
 // etag is computed over the bytes sent plus the policy and intel state.
@@ -651,7 +668,7 @@ func (x *exchange) serveProjectList(w http.ResponseWriter, r *http.Request) erro
 	}
 	lw := &listWriter{ResponseWriterWrapper: &caddyhttp.ResponseWriterWrapper{ResponseWriter: w}, x: x, format: format}
 	err := x.forward(lw, r, x.repo.registry, x.route.UpstreamPath, func(hd http.Header) {
-		hd.Set("Accept", media)
+		hd.Set("Accept", upstreamAccept(r, media))
 		for _, k := range []string{"Accept-Encoding", "Range", "If-Range", "If-None-Match", "If-Modified-Since"} {
 			hd.Del(k)
 		}
