@@ -71,7 +71,7 @@ func TestE2EArtifactory(t *testing.T) {
 			if !strings.HasPrefix(r.Path, fake.BasePath()+"/") {
 				t.Errorf("upstream request outside the registry base: %s %s", r.Method, r.Path)
 			}
-			if strings.Contains(r.Path, "/simple/") && !strings.HasPrefix(r.ContentType, "text/html") {
+			if strings.Contains(r.Path, "/simple/") && r.Status == http.StatusOK && !strings.HasPrefix(r.ContentType, "text/html") {
 				t.Errorf("%s served as %q, want text/html", r.Path, r.ContentType)
 			}
 			if strings.Contains(r.Path, "/packages/packages/") {
