@@ -158,6 +158,13 @@ func parseFilter(r *http.Request) (journal.Filter, error) {
 			*tf.dst = t
 		}
 	}
+	if v := q.Get("total"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return f, fmt.Errorf("total: want true or false, not %q", v)
+		}
+		f.NoTotal = !b
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 || n > 1000 {
