@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"sort"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -296,8 +298,31 @@ func index(all []*Vuln) *Snapshot {
 			}
 		}
 	}
-	for name, p := range pkgs {
-		s.byName[name] = buildPkgIndex(p.recs, p.entries)
+	// the class tables are independent: build them on every CPU.
+	names := make([]string, 0, len(pkgs))
+	for name := range pkgs {
+		names = append(names, name)
+	}
+	built := make([]*pkgIndex, len(names))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := runtime.GOMAXPROCS(0); w > 0; w-- {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(names) {
+					return
+				}
+				p := pkgs[names[i]]
+				built[i] = buildPkgIndex(p.recs, p.entries)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, name := range names {
+		s.byName[name] = built[i]
 	}
 	for _, v := range all {
 		for _, a := range v.Aliases {
