@@ -3,8 +3,8 @@ package intel
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sort"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
