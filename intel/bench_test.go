@@ -155,3 +155,19 @@ func BenchmarkAffecting30k(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 	b.ReportMetric(float64(len(qs)), "queries")
 }
+
+// BenchmarkLoadPyPA loads and indexes the real PyPA zip (2,661 records).
+func BenchmarkLoadPyPA(b *testing.B) {
+	path := filepath.Join(sharedOSV(b), "pypa-advisories.zip")
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		recs, err := LoadPath(context.Background(), KindOSV, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s := Build(recs); s.Records != 2661 {
+			b.Fatalf("records %d", s.Records)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-cpu0).Milliseconds())/float64(b.N), "cpu-ms/op")
+}

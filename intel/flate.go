@@ -18,6 +18,7 @@ type pooledFlate struct {
 	r io.ReadCloser
 }
 
+// Read inflates into b.
 func (p *pooledFlate) Read(b []byte) (int, error) {
 	if p.r == nil {
 		return 0, io.ErrClosedPipe
@@ -25,6 +26,7 @@ func (p *pooledFlate) Read(b []byte) (int, error) {
 	return p.r.Read(b)
 }
 
+// Close returns the reader to the pool.
 func (p *pooledFlate) Close() error {
 	if p.r == nil {
 		return nil
