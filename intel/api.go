@@ -42,12 +42,12 @@ type Vuln struct {
 
 // Affected is one PyPI package entry of a record.
 type Affected struct {
-	Name     string   // PEP 503 normalized
+	Name string // PEP 503 normalized
 	// Versions are the explicit versions, as published. A version matches
 	// one of them when equal under PEP 440 ("1.0" = "1.0.0"), or by exact
 	// text when it is not PEP 440.
 	Versions []string
-	Ranges   []Range  // ECOSYSTEM ranges only (GIT/SEMVER ignored)
+	Ranges   []Range // ECOSYSTEM ranges only (GIT/SEMVER ignored)
 	// Fixed lists every "fixed" event version of the ranges.
 	Fixed []string
 }
