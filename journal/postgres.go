@@ -17,6 +17,14 @@ func openPostgres(ctx context.Context, dsn string) (Store, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
 	}
+	// pgx prepares statements; after a few executions PostgreSQL may switch
+	// to a generic plan that ignores the parameter values, which for skewed
+	// columns (a popular package) picks a bitmap scan and sort over tens of
+	// thousands of rows instead of walking the index (seconds instead of a
+	// millisecond). Planning these small queries each time is cheap.
+	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(8)

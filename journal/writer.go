@@ -26,8 +26,12 @@ type WriterConfig struct {
 	// RetryBackoff is the first pause between attempts, doubled after each
 	// (default 300ms: 0.3+0.6+1.2+2.4+4.8 s, about 9 s over 6 attempts).
 	RetryBackoff time.Duration
-	// WriteTimeout bounds one Store.Insert call (default 30s).
+	// WriteTimeout bounds one Store.Insert call (default 15s).
 	WriteTimeout time.Duration
+	// CloseTimeout bounds how long Close keeps trying to store what is
+	// queued when the store is failing (default 30s); records still unstored
+	// then are counted as Failed, so shutdown never hangs on a dead database.
+	CloseTimeout time.Duration
 }
 
 func (c *WriterConfig) defaults() {
@@ -53,7 +57,10 @@ func (c *WriterConfig) defaults() {
 		c.RetryBackoff = 300 * time.Millisecond
 	}
 	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 30 * time.Second
+		c.WriteTimeout = 15 * time.Second
+	}
+	if c.CloseTimeout <= 0 {
+		c.CloseTimeout = 30 * time.Second
 	}
 }
 
@@ -85,6 +92,10 @@ type Writer struct {
 	failing                          atomic.Bool // last batch exhausted its retries
 	lastErr                          atomic.Value
 	lastDropLog                      atomic.Int64 // Unix nanoseconds
+	// life is cancelled CloseTimeout after Close: pending writes and
+	// retries stop.
+	life   context.Context
+	giveUp context.CancelFunc
 }
 
 // NewWriter starts a writer.
@@ -97,6 +108,7 @@ func NewWriter(s Store, cfg WriterConfig) *Writer {
 		ch:   make(chan item, cfg.QueueSize),
 		done: make(chan struct{}),
 	}
+	w.life, w.giveUp = context.WithCancel(context.Background())
 	w.lastErr.Store("")
 	go w.run()
 	return w
@@ -184,7 +196,8 @@ func (w *Writer) Flush(ctx context.Context) error {
 }
 
 // Close flushes and stops the writer (the store stays open). It is
-// idempotent; later Enqueue calls return false.
+// idempotent; later Enqueue calls return false. If the store keeps failing,
+// Close gives up after CloseTimeout and counts what is left as Failed.
 func (w *Writer) Close() error {
 	w.mu.Lock()
 	if !w.closed {
@@ -192,7 +205,15 @@ func (w *Writer) Close() error {
 		close(w.ch)
 	}
 	w.mu.Unlock()
-	<-w.done
+	t := time.NewTimer(w.cfg.CloseTimeout)
+	defer t.Stop()
+	select {
+	case <-w.done:
+	case <-t.C:
+		w.giveUp()
+		<-w.done
+	}
+	w.giveUp()
 	return nil
 }
 
@@ -266,11 +287,12 @@ func (w *Writer) run() {
 	}
 }
 
-// write stores one batch, retrying with exponential backoff.
+// write stores one batch, retrying with exponential backoff; once Close
+// has given up (CloseTimeout), the batch is counted as failed at once.
 func (w *Writer) write(batch []Record) {
 	backoff := w.cfg.RetryBackoff
 	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.WriteTimeout)
+		ctx, cancel := context.WithTimeout(w.life, w.cfg.WriteTimeout)
 		err := w.s.Insert(ctx, batch)
 		cancel()
 		if err == nil {
@@ -281,16 +303,20 @@ func (w *Writer) write(batch []Record) {
 			return
 		}
 		w.lastErr.Store(err.Error())
-		if attempt >= w.cfg.MaxAttempts {
+		givingUp := w.life.Err() != nil
+		if attempt >= w.cfg.MaxAttempts || givingUp {
 			w.failed.Add(int64(len(batch)))
 			w.failing.Store(true)
 			w.log.Error("journal: giving up on batch", zap.Int("records", len(batch)),
-				zap.Int("attempts", attempt), zap.Error(err))
+				zap.Int("attempts", attempt), zap.Bool("closing", givingUp), zap.Error(err))
 			return
 		}
 		w.log.Warn("journal: insert failed, retrying", zap.Int("records", len(batch)),
 			zap.Int("attempt", attempt), zap.Duration("backoff", backoff), zap.Error(err))
-		time.Sleep(backoff)
+		select {
+		case <-time.After(backoff):
+		case <-w.life.Done():
+		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
 }

@@ -163,7 +163,8 @@ func TestWriterBatching(t *testing.T) {
 		flushInterval time.Duration
 	}{
 		{"full batches", 1000, 100, 10, 11, time.Hour},
-		{"interval flushes a partial batch", 7, 100, 1, 1, 10 * time.Millisecond},
+		// Usually one call; a loaded machine may pause between Enqueues longer than the interval.
+		{"interval flushes a partial batch", 7, 100, 1, 7, 10 * time.Millisecond},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fs := &fakeStore{}
@@ -373,5 +374,33 @@ func TestWriterStampsDecisionTime(t *testing.T) {
 	}
 	if !got[1].Time.Equal(t0) {
 		t.Errorf("explicit time changed to %v", got[1].Time)
+	}
+}
+
+func TestWriterCloseGivesUpOnDeadStore(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		fs   *fakeStore
+	}{
+		{"failing", &fakeStore{failAll: true}},
+		{"hanging", &fakeStore{stall: make(chan struct{}), entered: make(chan struct{}, 1)}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			w := NewWriter(c.fs, WriterConfig{BatchSize: 4, FlushInterval: time.Millisecond,
+				MaxAttempts: 1000, RetryBackoff: 20 * time.Millisecond, CloseTimeout: 200 * time.Millisecond})
+			for i := range 10 {
+				w.Enqueue(Record{RequestID: fmt.Sprint(i)})
+			}
+			start := time.Now()
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if el := time.Since(start); el > 5*time.Second {
+				t.Errorf("Close took %v with CloseTimeout 200ms", el)
+			}
+			if st := w.Stats(); st.Failed != 10 || st.Written != 0 {
+				t.Errorf("stats %+v, want 10 failed", st)
+			}
+		})
 	}
 }
