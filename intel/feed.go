@@ -402,6 +402,10 @@ func (f *Feed) downloadZip(ctx context.Context, s *sourceState, conditional bool
 	return list, false, nil
 }
 
+// maxIncremental is the number of changed records above which a refresh
+// downloads the whole zip instead of one record at a time.
+var maxIncremental = 2000
+
 // csvEntry is one line of modified_id.csv.
 type csvEntry struct {
 	modified time.Time
@@ -469,6 +473,17 @@ func (f *Feed) incremental(ctx context.Context, s *sourceState) (recs map[string
 		return nil, false, true, fmt.Errorf("intel: %s: %w", s.csvURL, err)
 	}
 	etag := resp.Header.Get("ETag")
+	if len(fresh) > maxIncremental {
+		// after a long pause one download is cheaper than thousands.
+		f.log.Info("intel: many records changed; downloading the whole source",
+			zap.String("location", s.cfg.Location), zap.Int("changed", len(fresh)))
+		recs, touched, err := f.loadSource(ctx, s, false)
+		if err != nil {
+			return nil, false, true, err
+		}
+		s.csvETag = etag // the watermark is now the zip's newest record
+		return recs, touched, true, nil
+	}
 	if len(fresh) == 0 {
 		s.csvETag = etag
 		return nil, false, true, nil

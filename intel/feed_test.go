@@ -429,3 +429,34 @@ func TestFeedLastModified(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 }
+
+// Too many changes at once: one download of the zip instead.
+func TestFeedManyChangesDownloadTheZip(t *testing.T) {
+	real := realRecords(t)
+	srv := newOSVServer(t)
+	srv.set(func(s *osvServer) {
+		s.zip, s.etag = makeZip(t, map[string][]byte{"PYSEC-2018-28.json": real["PYSEC-2018-28"]}), `"1"`
+		s.csv = "2021-06-16T00:03:24.800813Z,PYSEC-2018-28\n"
+	})
+	old := maxIncremental
+	maxIncremental = 1
+	defer func() { maxIncremental = old }()
+	f := NewFeed(FeedConfig{Sources: []SourceConfig{{Kind: "osv", Location: srv.url()}}})
+	if err := f.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv.set(func(s *osvServer) {
+		s.zip, s.etag = makeZip(t, map[string][]byte{
+			"PYSEC-2018-28.json":  real["PYSEC-2018-28"],
+			"PYSEC-2023-262.json": real["PYSEC-2023-262"],
+			"PYSEC-2021-335.json": real["PYSEC-2021-335"],
+		}), `"2"`
+		s.csv = "2025-01-02T00:00:00Z,PYSEC-2023-262\n2025-01-01T00:00:00Z,PYSEC-2021-335\n" + s.csv
+	})
+	if err := f.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if f.Current().Records != 3 || srv.count("/PyPI/all.zip") != 2 || srv.count("/PyPI/PYSEC-2023-262.json") != 0 {
+		t.Errorf("records %d, zip downloads %d", f.Current().Records, srv.count("/PyPI/all.zip"))
+	}
+}
