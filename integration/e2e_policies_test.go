@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -146,6 +147,29 @@ func TestE2EPolicies(t *testing.T) {
 		code, _, body = httpDo(t, "GET", fileURL("requests", "2.20.0"), nil)
 		if code != 200 {
 			t.Errorf("security fix download: %d\n%s", code, body)
+		}
+		// The legacy JSON API agrees with the Simple API.
+		for project, want := range map[string]map[string]bool{
+			"requests": {"2.19.1": true, "2.20.0": true},
+			"youngpkg": {"1.0": true, "1.1": false},
+		} {
+			code, _, body := httpDo(t, "GET", proxyURL("/internet-pypi/pypi/"+project+"/json"), nil)
+			var doc struct {
+				Releases map[string]json.RawMessage `json:"releases"`
+			}
+			if err := json.Unmarshal([]byte(body), &doc); code != 200 || err != nil {
+				t.Errorf("/pypi/%s/json: %d %v", project, code, err)
+				continue
+			}
+			for ver, listed := range want {
+				if _, ok := doc.Releases[ver]; ok != listed {
+					t.Errorf("/pypi/%s/json: release %s listed %v, want %v", project, ver, ok, listed)
+				}
+				code, _, body := httpDo(t, "GET", proxyURL("/internet-pypi/pypi/"+project+"/"+ver+"/json"), nil)
+				if (code == 200) != listed {
+					t.Errorf("/pypi/%s/%s/json: %d\n%s", project, ver, code, body)
+				}
+			}
 		}
 		page := requests(t, q("package", "youngpkg", "operation", "index"))
 		if len(page.Requests) == 0 || page.Requests[0].Removed != 1 || !contains(page.Requests[0].Policies, polCooldown) ||
