@@ -2,6 +2,7 @@ package osaproxy
 
 import (
 	"container/list"
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -51,6 +52,14 @@ import (
 //
 // Cost of a hit: the upstream round trip of a 304 (no body), one map lookup,
 // and the journal record, which is written exactly as for a miss.
+//
+// Concurrent misses: requests that receive the same upstream page (same key,
+// upstream ETag, generation and snapshot) while one of them is filtering it
+// wait for that one and serve its result (a "flight"), instead of all
+// parsing and deciding the same megabytes at once — which is what happens
+// when a popular page's entry expires (time-dependent policies) or a new
+// upstream version appears under load. If the leader produces nothing
+// cacheable (an error, a fully blocked page) the waiters filter themselves.
 
 // timeDependentIndexTTL bounds how long a filtered page computed under
 // time-dependent policies (engine.Cacheable() false) is reused.
@@ -106,15 +115,57 @@ func (e *cachedIndex) fresh(gen, snap string, now time.Time) bool {
 // indexCache is a byte-bounded LRU of filtered index pages, safe for
 // concurrent use.
 type indexCache struct {
-	mu    sync.Mutex
-	max   int64
-	size  int64
-	ll    *list.List // front: most recently used; values are *cachedIndex
-	items map[string]*list.Element
+	mu      sync.Mutex
+	max     int64
+	size    int64
+	ll      *list.List // front: most recently used; values are *cachedIndex
+	items   map[string]*list.Element
+	flights map[string]*indexFlight
 }
 
 func newIndexCache(max int64) *indexCache {
-	return &indexCache{max: max, ll: list.New(), items: make(map[string]*list.Element)}
+	return &indexCache{max: max, ll: list.New(), items: make(map[string]*list.Element), flights: make(map[string]*indexFlight)}
+}
+
+// indexFlight is one request filtering a page that others wait for.
+type indexFlight struct {
+	done chan struct{}
+	e    *cachedIndex // written by the leader before done is closed; nil: nothing to share
+}
+
+// join returns the flight for key and whether the caller leads it (a new
+// flight is created when none is under way). A leader must call land.
+func (c *indexCache) join(key string) (*indexFlight, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.flights[key]; ok {
+		return f, false
+	}
+	f := &indexFlight{done: make(chan struct{})}
+	c.flights[key] = f
+	return f, true
+}
+
+// land ends a flight and releases its waiters with e.
+func (c *indexCache) land(key string, f *indexFlight, e *cachedIndex) {
+	c.mu.Lock()
+	if c.flights[key] == f {
+		delete(c.flights, key)
+	}
+	c.mu.Unlock()
+	f.e = e
+	close(f.done)
+}
+
+// wait blocks until the leader lands or ctx ends and returns the leader's
+// entry (nil when there is none or ctx ended first).
+func (f *indexFlight) wait(ctx context.Context) *cachedIndex {
+	select {
+	case <-f.done:
+		return f.e
+	case <-ctx.Done():
+		return nil
+	}
 }
 
 // lookup returns the entry for key when it is fresh under gen, snap and now;
@@ -199,9 +250,9 @@ func (x *exchange) indexCacheLookup(media string, format pypi.Format) (key, snap
 
 // indexCacheStore keeps a freshly filtered page. upstreamETag "" (the
 // upstream sent none) means the page cannot be revalidated and is not kept.
-func (x *exchange) indexCacheStore(key, snap, upstreamETag string, hdr http.Header, body []byte, etag string, rec *journal.Record, sum *indexSummary) {
+func (x *exchange) indexCacheStore(key, snap, upstreamETag string, hdr http.Header, body []byte, etag string, rec *journal.Record, sum *indexSummary) *cachedIndex {
 	if key == "" || upstreamETag == "" {
-		return
+		return nil
 	}
 	a := x.h.app
 	e := &cachedIndex{
@@ -213,6 +264,36 @@ func (x *exchange) indexCacheStore(key, snap, upstreamETag string, hdr http.Head
 	}
 	copyHeaders(e.header, hdr, indexPassHeaders...)
 	x.h.icache.put(e)
+	return e
+}
+
+// indexFlightKey identifies one upstream version of a page under one policy
+// generation and snapshot: the requests that may share one filtering.
+func (x *exchange) indexFlightKey(key, snap, upstreamETag string) string {
+	return key + "\x00" + upstreamETag + "\x00" + x.h.app.engine.Generation() + "\x00" + snap
+}
+
+// indexCacheJoin makes the request the leader of the filtering of the page
+// it received (lead true: it must call the returned land with its result),
+// or waits for the request already filtering it and returns that result
+// (shared non-nil). key "" or an upstream page without ETag: neither.
+func (x *exchange) indexCacheJoin(ctx context.Context, key, snap, upstreamETag string) (shared *cachedIndex, land func(*cachedIndex)) {
+	if key == "" || upstreamETag == "" {
+		return nil, nil
+	}
+	c := x.h.icache
+	fk := x.indexFlightKey(key, snap, upstreamETag)
+	f, lead := c.join(fk)
+	if lead {
+		// A request that fetched the page just before the previous leader
+		// stored it finds that result here instead of filtering again.
+		if e := c.lookup(key, x.h.app.engine.Generation(), snap, clock.Now()); e != nil && e.upstreamETag == upstreamETag {
+			c.land(fk, f, e)
+			return e, nil
+		}
+		return nil, func(e *cachedIndex) { c.land(fk, f, e) }
+	}
+	return f.wait(ctx), nil
 }
 
 // serveCachedIndex answers with a cached filtered page after upstream
@@ -227,7 +308,6 @@ func (x *exchange) serveCachedIndex(w http.ResponseWriter, r *http.Request, e *c
 			metrics.blocks.WithLabelValues(x.repo.Name, p).Add(float64(n))
 		}
 	}
-	metrics.indexCache.WithLabelValues("hit").Inc()
 	return x.writeIndex(w, r, rec, e.header, e.body, e.etag)
 }
 

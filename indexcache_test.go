@@ -1,6 +1,7 @@
 package osaproxy
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -149,5 +150,58 @@ func TestIndexCacheLookupDropsStale(t *testing.T) {
 	}
 	if n, size := c.stats(); n != 0 || size != 0 {
 		t.Fatalf("stale entry kept: %d entries, %d bytes", n, size)
+	}
+}
+
+func TestIndexFlight(t *testing.T) {
+	tests := []struct {
+		name     string
+		landWith *cachedIndex
+		cancel   bool
+		wantE    bool
+	}{
+		{"waiters get the leader's page", entry("k", 10), false, true},
+		{"a leader without a page releases the waiters empty-handed", nil, false, false},
+		{"a waiter whose request ends stops waiting", entry("k", 10), true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newIndexCache(1 << 20)
+			f, lead := c.join("k")
+			if !lead {
+				t.Fatal("first join is not the leader")
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			const waiters = 5
+			got := make(chan *cachedIndex, waiters)
+			for i := 0; i < waiters; i++ {
+				g, lead := c.join("k")
+				if lead || g != f {
+					t.Fatal("a second join led a new flight")
+				}
+				go func() { got <- g.wait(ctx) }()
+			}
+			if tc.cancel {
+				cancel()
+				for i := 0; i < waiters; i++ {
+					if e := <-got; e != nil {
+						t.Fatal("cancelled waiter got a page")
+					}
+				}
+				c.land("k", f, tc.landWith)
+			} else {
+				c.land("k", f, tc.landWith)
+				for i := 0; i < waiters; i++ {
+					if e := <-got; (e != nil) != tc.wantE || e != nil && e != tc.landWith {
+						t.Fatalf("waiter got %v, want leader's %v", e, tc.landWith)
+					}
+				}
+			}
+			// the flight is over: the next join leads a new one
+			if _, lead := c.join("k"); !lead {
+				t.Fatal("flight not removed after land")
+			}
+		})
 	}
 }

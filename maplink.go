@@ -59,11 +59,7 @@ func (t *linkTable) mapFast(prefix, href string) (string, bool) {
 // "/", no "%" (escapes may be re-encoded) and no "." or ".." segment.
 func plainPath(p string) bool {
 	for i := 0; i < len(p); i++ {
-		c := p[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		case c == '-' || c == '_' || c == '.' || c == '~' || c == '+' || c == '!' || c == '=' || c == ',' || c == '@' || c == ':' || c == '/':
-		default:
+		if !pathChar[p[i]] {
 			return false
 		}
 	}
@@ -75,10 +71,19 @@ func plainPath(p string) bool {
 // plainFragment reports whether f is a fragment url.Parse keeps unchanged.
 func plainFragment(f string) bool {
 	for i := 0; i < len(f); i++ {
-		c := f[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '=' || c == '-' || c == '_' || c == '.' || c == '~') {
+		if !fragChar[f[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// pathChar and fragChar are the byte classes plainPath and plainFragment accept.
+var pathChar, fragChar = func() (p, f [256]bool) {
+	for c := 0; c < 256; c++ {
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		p[c] = alnum || strings.IndexByte("-_.~+!=,@:/", byte(c)) >= 0
+		f[c] = alnum || strings.IndexByte("=-_.~", byte(c)) >= 0
+	}
+	return
+}()

@@ -64,7 +64,7 @@ func initMetrics() {
 	}, []string{"repository"})
 	metrics.indexCache = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Subsystem: sub, Name: "index_cache_total",
-		Help: "Index requests by filtered-page cache result: hit (upstream answered 304, cached page served) or miss (page filtered).",
+		Help: "Index requests by filtered-page cache result: hit (upstream answered 304, cached page served), shared (served the result of a concurrent request filtering the same upstream page) or miss (page filtered).",
 	}, []string{"result"})
 	metrics.verdictLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: ns, Subsystem: sub, Name: "verdict_seconds",

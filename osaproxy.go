@@ -360,11 +360,24 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 		return x.upstreamFailure(w, rec, "upstream request failed: "+err.Error())
 	}
 	if cached != nil && bw.status == http.StatusNotModified {
+		metrics.indexCache.WithLabelValues("hit").Inc()
 		return x.serveCachedIndex(w, r, cached, rec)
 	}
 	if bw.status != http.StatusOK {
 		return x.passUpstream(w, bw, rec)
 	}
+	// Requests that received the same upstream page while another one is
+	// filtering it wait for that result (indexcache.go).
+	shared, land := x.indexCacheJoin(r.Context(), ckey, csnap, bw.header.Get("ETag"))
+	if shared != nil {
+		metrics.indexCache.WithLabelValues("shared").Inc()
+		return x.serveCachedIndex(w, r, shared, rec)
+	}
+	defer func() {
+		if land != nil {
+			land(nil) // failed or blocked: the waiters filter for themselves
+		}
+	}()
 	body, err := decodeBody(bw.header, buf.Bytes(), h.MaxIndexSize)
 	if err != nil {
 		return x.upstreamFailure(w, rec, err.Error())
@@ -402,6 +415,7 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	out := h.bufs.Get().(*bytes.Buffer)
 	out.Reset()
 	defer h.bufs.Put(out)
+	out.Grow(len(body) + len(body)/8) // links usually get shorter: one allocation at most
 	rendered, err := ix.Render(out.Bytes()[:0], edits, mapper)
 	if err != nil {
 		return x.upstreamFailure(w, rec, "filtering the index failed: "+err.Error())
@@ -411,7 +425,11 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	etag := x.etag(rendered, sum.snapshot)
 	if ckey != "" {
 		metrics.indexCache.WithLabelValues("miss").Inc()
-		x.indexCacheStore(ckey, csnap, bw.header.Get("ETag"), bw.header, rendered, etag, &rec, sum)
+		e := x.indexCacheStore(ckey, csnap, bw.header.Get("ETag"), bw.header, rendered, etag, &rec, sum)
+		if land != nil {
+			land(e)
+			land = nil
+		}
 	}
 	return x.writeIndex(w, r, rec, bw.header, rendered, etag)
 }
@@ -986,13 +1004,10 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 	// as blocked_on_error like an index's (see upstreamFailure).
 	rec := journal.Record{Operation: string(pypi.OpJSON), Package: rt.Project, Version: rt.Version}
 	a := x.h.app
-	// The project context of the last index page (cooldown security-fix
-	// bypass), so the JSON API agrees with the Simple API and downloads.
-	proj := knownProject(x.repo.Name, rt.Project)
 	scan := x.repo.scanManifest() && x.opts.Mode != ModeWarmup
 	if scan && rt.Version != "" {
 		c := x.component(rt.Project, rt.Version)
-		v := a.decide(r.Context(), &c, proj, x.opts)
+		v := a.decide(r.Context(), &c, nil, x.opts)
 		rec.Status, rec.Snapshot, rec.Reason = v.Status, v.Snapshot, v.Reason
 		rec.Policies, rec.Advisories, rec.Waiver = v.Decision.Policies(), v.Decision.Advisories, v.Decision.Waiver
 		if v.Block {
@@ -1040,7 +1055,7 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 				}
 			}
 		}
-		v := a.decide(r.Context(), &c, proj, x.opts)
+		v := a.decide(r.Context(), &c, nil, x.opts)
 		if v.Snapshot != "" {
 			sum.snapshot = v.Snapshot
 		}
@@ -1170,6 +1185,11 @@ func (b *bufferWriter) Header() http.Header { return b.header }
 func (b *bufferWriter) WriteHeader(code int) {
 	if b.status == 0 {
 		b.status = code
+		// One allocation of the announced size instead of repeated doubling
+		// (which cleared and copied fresh megabytes per large page).
+		if n, err := strconv.ParseInt(b.header.Get("Content-Length"), 10, 64); err == nil && n > 0 && n <= b.limit {
+			b.buf.Grow(int(n))
+		}
 	}
 }
 func (b *bufferWriter) Write(p []byte) (int, error) {

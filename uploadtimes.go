@@ -23,25 +23,29 @@ import (
 // time costs one JSON API fetch, never a wrong decision).
 type uploadTimeMemo struct {
 	mu  sync.RWMutex
-	max int
-	m   map[string]time.Time
+	max int                             // bound on the number of times, all repositories together
+	n   int                             // number of times held
+	m   map[string]map[string]time.Time // repository -> filename -> time (no key to build per lookup)
 }
 
-var knownUploadTimes = &uploadTimeMemo{max: 1 << 19, m: make(map[string]time.Time)}
+func newUploadTimeMemo(max int) *uploadTimeMemo {
+	return &uploadTimeMemo{max: max, m: make(map[string]map[string]time.Time)}
+}
 
-func uploadTimeKey(repo, filename string) string { return repo + "\x00" + filename }
+var knownUploadTimes = newUploadTimeMemo(1 << 19)
 
 // fill sets the missing upload times of ix's files that are remembered and
 // reports whether any file still has none.
 func (u *uploadTimeMemo) fill(repo string, ix *pypi.Index) (missing bool) {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
+	m := u.m[repo]
 	for i := range ix.Files {
 		f := &ix.Files[i]
 		if !f.UploadTime.IsZero() {
 			continue
 		}
-		if t, ok := u.m[uploadTimeKey(repo, f.Filename)]; ok {
+		if t, ok := m[f.Filename]; ok {
 			f.UploadTime = t
 			continue
 		}
@@ -58,15 +62,41 @@ func (u *uploadTimeMemo) learn(repo string, times map[string]time.Time) {
 		if t.IsZero() {
 			continue
 		}
-		if len(u.m) >= u.max {
-			n := 0
-			for k := range u.m {
-				delete(u.m, k)
-				if n++; n >= u.max/8 {
-					break
+		m := u.m[repo]
+		if m == nil {
+			m = make(map[string]time.Time)
+			u.m[repo] = m
+		}
+		if _, ok := m[name]; !ok {
+			if u.n >= u.max {
+				u.evict()
+				if m = u.m[repo]; m == nil {
+					m = make(map[string]time.Time)
+					u.m[repo] = m
 				}
 			}
+			u.n++
 		}
-		u.m[uploadTimeKey(repo, name)] = t
+		m[name] = t
+	}
+}
+
+// evict drops about an eighth of the times (arbitrary ones).
+func (u *uploadTimeMemo) evict() {
+	drop := u.max / 8
+	for repo, m := range u.m {
+		for k := range m {
+			delete(m, k)
+			u.n--
+			if drop--; drop <= 0 {
+				break
+			}
+		}
+		if len(m) == 0 {
+			delete(u.m, repo)
+		}
+		if drop <= 0 {
+			return
+		}
 	}
 }

@@ -38,7 +38,7 @@ func TestUploadTimeMemo(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			u := &uploadTimeMemo{max: 100, m: make(map[string]time.Time)}
+			u := newUploadTimeMemo(100)
 			u.learn(tc.learnRepo, tc.learn)
 			if got := u.fill(tc.fillRepo, tc.page); got != tc.wantMissing {
 				t.Errorf("missing = %v, want %v", got, tc.wantMissing)
@@ -53,7 +53,7 @@ func TestUploadTimeMemo(t *testing.T) {
 }
 
 func TestUploadTimeMemoKeepsTimeFromPage(t *testing.T) {
-	u := &uploadTimeMemo{max: 100, m: make(map[string]time.Time)}
+	u := newUploadTimeMemo(100)
 	u.learn("pypi", map[string]time.Time{"a-1.tar.gz": time.Unix(1, 0)})
 	own := time.Unix(2, 0)
 	ix := &pypi.Index{Files: []pypi.IndexFile{{Filename: "a-1.tar.gz", UploadTime: own}}}
@@ -63,11 +63,15 @@ func TestUploadTimeMemoKeepsTimeFromPage(t *testing.T) {
 }
 
 func TestUploadTimeMemoBounded(t *testing.T) {
-	u := &uploadTimeMemo{max: 64, m: make(map[string]time.Time)}
+	u := newUploadTimeMemo(64)
 	for i := 0; i < 1000; i++ {
 		u.learn("pypi", map[string]time.Time{"f-" + strconv.Itoa(i) + ".tar.gz": time.Unix(int64(i+1), 0)})
-		if len(u.m) > u.max {
-			t.Fatalf("memo grew to %d > %d", len(u.m), u.max)
+		held := 0
+		for _, m := range u.m {
+			held += len(m)
+		}
+		if held > u.max || held != u.n {
+			t.Fatalf("memo holds %d (counted %d), bound %d", held, u.n, u.max)
 		}
 	}
 	// the newest is always kept
