@@ -65,7 +65,7 @@
 //
 // Measured on 1,000,000 generated rows (bench_test.go, a 2-core machine
 // shared with other jobs, so upper bounds): on SQLite a page of 100 takes
-// 1-3 ms without Total; COUNT(*) of all rows about 1.5 ms (SQLite counts a
+// 1-3 ms without Total; COUNT(*) of all rows 1.5-13 ms (SQLite counts a
 // b-tree without visiting rows) and a filter matching 200,000-350,000 rows
 // 40-90 ms. PostgreSQL counts at roughly 1 µs per matching row (300-700 ms
 // for all 1M rows under that load); callers that page often should pass
