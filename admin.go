@@ -82,6 +82,9 @@ func serveAdmin(w http.ResponseWriter, r *http.Request) error {
 			return apiErr(http.StatusBadRequest, "%v", err)
 		}
 		page, err := a.queryRequests(r.Context(), f)
+		if errors.Is(err, journal.ErrInvalidCursor) {
+			return apiErr(http.StatusBadRequest, "cursor: %v", err)
+		}
 		if err != nil {
 			return apiErr(http.StatusInternalServerError, "querying the journal: %v", err)
 		}
