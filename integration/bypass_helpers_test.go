@@ -300,27 +300,25 @@ func rsSendRaw(raw string) (*rsRawResp, error) {
 }
 
 func rsReadRawResponse(conn net.Conn, method string) (*rsRawResp, error) {
-	all, err := io.ReadAll(io.LimitReader(conn, 64<<20))
-	if err != nil && len(all) == 0 {
-		return nil, err
+	var seen bytes.Buffer
+	br := bufio.NewReader(io.TeeReader(conn, &seen))
+	resp, err := http.ReadResponse(br, &http.Request{Method: method})
+	if err != nil {
+		return nil, fmt.Errorf("parsing response %q: %v", rsTruncateBytes(seen.Bytes(), 300), err)
 	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	resp.Body.Close()
+	all := seen.Bytes()
 	hdrEnd := bytes.Index(all, []byte("\r\n\r\n"))
 	if hdrEnd < 0 {
 		return nil, fmt.Errorf("no complete response header in %q", rsTruncateBytes(all, 300))
 	}
-	req := &http.Request{Method: method}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(all)), req)
-	if err != nil {
-		return nil, fmt.Errorf("parsing response %q: %v", rsTruncateBytes(all, 300), err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
 	line := string(all[:bytes.IndexByte(all, '\n')])
 	reason := ""
 	if parts := strings.SplitN(strings.TrimRight(line, "\r"), " ", 3); len(parts) == 3 {
 		reason = parts[2]
 	}
-	return &rsRawResp{Status: resp.StatusCode, Reason: reason, Header: resp.Header, Body: body, Raw: all[:hdrEnd+4]}, nil
+	return &rsRawResp{Status: resp.StatusCode, Reason: reason, Header: resp.Header, Body: body, Raw: append([]byte(nil), all[:hdrEnd+4]...)}, nil
 }
 
 func rsTruncateBytes(b []byte, n int) []byte {
