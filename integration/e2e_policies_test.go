@@ -24,7 +24,7 @@ const (
 )
 
 // policiesConfig is issue 3's policy set over the real PyPA advisories.
-func policiesConfig(zip, dir string, fake *fakepypi.Server, waiverExpires time.Time) string {
+func policiesConfig(zip, dir string, fake, htmlFake *fakepypi.Server, waiverExpires time.Time) string {
 	osa := fmt.Sprintf(`		intel osv %s
 		journal sqlite %s
 		policy "%s" {
@@ -64,7 +64,7 @@ func policiesConfig(zip, dir string, fake *fakepypi.Server, waiverExpires time.T
 		}
 `, zip, filepath.Join(dir, "journal.db"), polCritical, polCooldown, polBanned, polReport, polDelayed,
 		waiverName, polBanned, waiverExpires.UTC().Format(time.RFC3339))
-	return e2eGlobal(osa) + site("\t\twork_mode strict\n"+repo("internet-pypi", fake))
+	return e2eGlobal(osa) + site("\t\twork_mode strict\n"+repo("internet-pypi", fake)+repo("html-pypi", htmlFake))
 }
 
 // TestE2EPolicies drives issue 3's policies with real pip and a moving
@@ -87,7 +87,20 @@ func TestE2EPolicies(t *testing.T) {
 	fake.AddProject("reportme", wheel("1.0"))
 	fake.AddProject("delayme", wheel("1.0"))
 
-	loadProxy(t, policiesConfig(zip, t.TempDir(), fake, now.Add(24*time.Hour)), true)
+	// The same young releases behind an index without JSON (no PEP 700
+	// upload times): the proxy learns them from the legacy JSON API.
+	htmlFake := fakepypi.StartT(t, fakepypi.Options{HTMLOnly: true})
+	htmlFake.AddProject("requests", wheel("2.19.1"), wheelAt("2.20.0", young))
+	htmlFake.AddProject("youngpkg", wheel("1.0"), wheelAt("1.1", young))
+
+	loadProxy(t, policiesConfig(zip, t.TempDir(), fake, htmlFake, now.Add(24*time.Hour)), true)
+	htmlPage := func(project string) string {
+		code, hdr, body := httpDo(t, "GET", proxyURL("/html-pypi/simple/"+project+"/"), map[string]string{"Accept": "text/html"})
+		if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") {
+			t.Errorf("html-pypi %s: %d %q", project, code, hdr.Get("Content-Type"))
+		}
+		return body
+	}
 	index := proxyURL("/internet-pypi/simple/")
 	fileURL := func(project, version string) string {
 		return proxyURL("/internet-pypi" + fake.File(wheelName(project, version)).Path)
@@ -171,6 +184,13 @@ func TestE2EPolicies(t *testing.T) {
 				}
 			}
 		}
+		// The same through an HTML-only index.
+		if body := htmlPage("youngpkg"); strings.Contains(body, "youngpkg-1.1") || !strings.Contains(body, "youngpkg-1.0") {
+			t.Errorf("HTML youngpkg page in the cooldown:\n%s", body)
+		}
+		if body := htmlPage("requests"); !strings.Contains(body, "requests-2.20.0") {
+			t.Errorf("HTML requests page lacks the security fix:\n%s", body)
+		}
 		page := requests(t, q("package", "youngpkg", "operation", "index"))
 		if len(page.Requests) == 0 || page.Requests[0].Removed != 1 || !contains(page.Requests[0].Policies, polCooldown) ||
 			!strings.Contains(page.Requests[0].Reason, "youngpkg 1.1 was uploaded") {
@@ -237,6 +257,9 @@ func TestE2EPolicies(t *testing.T) {
 		}
 		if got, _ := v.Installed(); got["youngpkg"] != "1.1" {
 			t.Errorf("youngpkg %q after the cooldown, want 1.1", got["youngpkg"])
+		}
+		if body := htmlPage("youngpkg"); !strings.Contains(body, "youngpkg-1.1") {
+			t.Errorf("HTML youngpkg page after the cooldown lacks 1.1:\n%s", body)
 		}
 	})
 }
