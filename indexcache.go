@@ -207,6 +207,15 @@ func (c *indexCache) put(e *cachedIndex) bool {
 	return true
 }
 
+// remove drops the entry for key, if any.
+func (c *indexCache) remove(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[key]; ok {
+		c.removeElement(el)
+	}
+}
+
 func (c *indexCache) removeElement(el *list.Element) {
 	e := c.ll.Remove(el).(*cachedIndex)
 	delete(c.items, e.key)
@@ -249,9 +258,16 @@ func (x *exchange) indexCacheLookup(media string, format pypi.Format) (key, snap
 }
 
 // indexCacheStore keeps a freshly filtered page. upstreamETag "" (the
-// upstream sent none) means the page cannot be revalidated and is not kept.
+// upstream sent none) means the page cannot be revalidated: it is not kept
+// and an entry for an older version is dropped.
 func (x *exchange) indexCacheStore(key, snap, upstreamETag string, hdr http.Header, body []byte, etag string, rec *journal.Record, sum *indexSummary) *cachedIndex {
-	if key == "" || upstreamETag == "" {
+	if key == "" {
+		return nil
+	}
+	if upstreamETag == "" {
+		// The upstream's current page cannot be revalidated: an entry for
+		// an older version of it is of no more use.
+		x.h.icache.remove(key)
 		return nil
 	}
 	a := x.h.app
