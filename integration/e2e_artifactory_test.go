@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -204,4 +205,54 @@ func TestE2EArtifactory(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestE2EMountedUnderPrefix serves the proxy under a path prefix stripped by
+// handle_path (a common reverse-proxy layout): the links of filtered pages
+// keep the prefix, so pip downloads through it, and blocking still applies.
+func TestE2EMountedUnderPrefix(t *testing.T) {
+	osv := sharedOSV(t)
+	fake := fakepypi.StartT(t, fakepypi.Options{})
+	fake.AddProject("libhmac", wheel("1.0.0"), wheel("1.1.0"), wheel("1.2.0"))
+	tmp := t.TempDir()
+	cfg := e2eGlobal(dangerOSA(osv+"/malicious", tmp)) + fmt.Sprintf(`http://localhost:%d {
+	handle_path /mirror/* {
+		osa_proxy {
+			work_mode strict
+%s		}
+	}
+	respond 404
+}
+`, e2eHTTPPort, repo("internet-pypi", fake))
+	loadProxy(t, cfg, true)
+	index := proxyURL("/mirror/internet-pypi/simple/")
+
+	_, _, body := httpDo(t, "GET", index+"libhmac/", map[string]string{"Accept": pipAccept})
+	files := jsonFiles(t, body)
+	if len(files) != 2 {
+		t.Fatalf("want 2 files, got %d:\n%s", len(files), body)
+	}
+	for _, f := range files {
+		if u, _ := f["url"].(string); !strings.HasPrefix(u, "/mirror/internet-pypi/packages/") {
+			t.Errorf("link %q lost the mount prefix", u)
+		}
+	}
+	v := piptest.NewVenv(t)
+	v.IndexURL = index
+	res, err := v.Install("libhmac")
+	if err != nil {
+		t.Fatalf("pip under /mirror/: %v\n%s", err, res.Output())
+	}
+	if got, _ := v.Installed(); got["libhmac"] != "1.2.0" {
+		t.Errorf("installed %v", got)
+	}
+	bad := fake.File(wheelName("libhmac", "1.1.0"))
+	if code, hdr, _ := httpDo(t, "GET", proxyURL("/mirror/internet-pypi"+bad.Path), nil); code != 403 || hdr.Get("X-OSA-Status") != journal.StatusBlockedByPolicies {
+		t.Errorf("blocked file under /mirror/: %d %v", code, hdr)
+	}
+	// The journal records the path the client asked for.
+	page := requests(t, q("package", "libhmac", "operation", "download", "status", journal.StatusNotBlocked))
+	if len(page.Requests) == 0 || page.Requests[0].Version != "1.2.0" {
+		t.Fatalf("download records:\n%s", recordSummary(page.Requests))
+	}
 }

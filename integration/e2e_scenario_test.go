@@ -210,6 +210,21 @@ func TestE2EScenario(t *testing.T) {
 		if n := len(fake.Requests()); n != 0 {
 			t.Errorf("a blocked download reached upstream %d times: %+v", n, fake.Requests())
 		}
+		// pypi.org's predictable paths (/packages/<pytag>/<c>/<name>/<file>)
+		// are decided by the project in the path; an allowed one is
+		// redirected (by the files host) back into the proxy.
+		code, hdr, _ = httpDo(t, "GET", proxyURL("/internet-pypi/packages/py3/l/libhmac/libhmac-1.1.0-py3-none-any.whl"), nil)
+		if code != http.StatusForbidden || hdr.Get("X-OSA-Status") != journal.StatusBlockedByPolicies {
+			t.Errorf("predictable path of the blocked file: %d %v", code, hdr)
+		}
+		good := fake.File(wheelName("libhmac", "1.2.0"))
+		code, hdr, _ = httpDo(t, "GET", proxyURL("/internet-pypi/packages/py3/l/libhmac/"+good.Filename), nil)
+		if loc := hdr.Get("Location"); code != http.StatusFound || loc != "/internet-pypi"+good.Path {
+			t.Errorf("predictable path of an allowed file: %d Location %q, want 302 to /internet-pypi%s", code, loc, good.Path)
+		}
+		if n := len(fake.Requests()); n != 1 {
+			t.Errorf("want exactly the allowed predictable-path request upstream, got %+v", fake.Requests())
+		}
 		// HEAD is decided the same way.
 		code, hdr, _ = httpDo(t, "HEAD", fileURL, nil)
 		if code != http.StatusForbidden || hdr.Get("X-OSA-Status") != journal.StatusBlockedByPolicies {
