@@ -1004,10 +1004,13 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 	// as blocked_on_error like an index's (see upstreamFailure).
 	rec := journal.Record{Operation: string(pypi.OpJSON), Package: rt.Project, Version: rt.Version}
 	a := x.h.app
+	// The project context of the last index page (cooldown security-fix
+	// bypass), so the JSON API agrees with the Simple API and downloads.
+	proj := knownProject(x.repo.Name, rt.Project)
 	scan := x.repo.scanManifest() && x.opts.Mode != ModeWarmup
 	if scan && rt.Version != "" {
 		c := x.component(rt.Project, rt.Version)
-		v := a.decide(r.Context(), &c, nil, x.opts)
+		v := a.decide(r.Context(), &c, proj, x.opts)
 		rec.Status, rec.Snapshot, rec.Reason = v.Status, v.Snapshot, v.Reason
 		rec.Policies, rec.Advisories, rec.Waiver = v.Decision.Policies(), v.Decision.Advisories, v.Decision.Waiver
 		if v.Block {
@@ -1055,7 +1058,7 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 				}
 			}
 		}
-		v := a.decide(r.Context(), &c, nil, x.opts)
+		v := a.decide(r.Context(), &c, proj, x.opts)
 		if v.Snapshot != "" {
 			sum.snapshot = v.Snapshot
 		}
