@@ -65,6 +65,7 @@ type rsProxyCfg struct {
 	Dir           string            // temp dir for the journal
 	Site          string            // extra site directives before osa_proxy
 	ExtraRepos    string            // more pypi blocks inside osa_proxy
+	Grace         string            // grace_period (default 1ns)
 }
 
 const rsDangerousPolicy = `policy "Dangerous" {
@@ -75,7 +76,11 @@ const rsDangerousPolicy = `policy "Dangerous" {
 
 func (c rsProxyCfg) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "{\n\tskip_install_trust\n\tpersist_config off\n\tadmin localhost:%d\n\thttp_port %d\n\thttps_port %d\n\tgrace_period 1ns\n\tosa {\n", rsAdminPort, rsHTTPPort, rsHTTPPort+363)
+	grace := c.Grace
+	if grace == "" {
+		grace = "1ns"
+	}
+	fmt.Fprintf(&b, "{\n\tskip_install_trust\n\tpersist_config off\n\tadmin localhost:%d\n\thttp_port %d\n\thttps_port %d\n\tgrace_period %s\n\tosa {\n", rsAdminPort, rsHTTPPort, rsHTTPPort+363, grace)
 	for _, in := range c.Intel {
 		fmt.Fprintf(&b, "\t\tintel osv %s\n", in)
 	}
