@@ -363,6 +363,40 @@ func TestE2EScenario(t *testing.T) {
 				t.Errorf("ranno (withdrawn MAL-2026-4786) record: %+v", r)
 			}
 		}
+		// Cursor pages: newest first, disjoint, together the whole result.
+		all := requests(t, q("package", "libhmac"))
+		seen := map[int64]bool{}
+		var ids []int64
+		for cursor, pages := "", 0; ; pages++ {
+			params := q("package", "libhmac", "limit", "3")
+			if cursor != "" {
+				params.Set("cursor", cursor)
+			}
+			pg := requests(t, params)
+			if pg.Total != all.Total || len(pg.Requests) > 3 || pages > 100 {
+				t.Fatalf("page %d: %d records, total %d (want %d)", pages, len(pg.Requests), pg.Total, all.Total)
+			}
+			for _, r := range pg.Requests {
+				if seen[r.ID] {
+					t.Errorf("record %d on two pages", r.ID)
+				}
+				seen[r.ID] = true
+				ids = append(ids, r.ID)
+			}
+			if pg.NextCursor == "" {
+				break
+			}
+			cursor = pg.NextCursor
+		}
+		if int64(len(ids)) != all.Total || len(all.Requests) != len(ids) {
+			t.Errorf("paged %d records, total %d, unpaged %d", len(ids), all.Total, len(all.Requests))
+		}
+		for i := range ids {
+			if i < len(all.Requests) && all.Requests[i].ID != ids[i] {
+				t.Errorf("paged order differs at %d: %d vs %d", i, ids[i], all.Requests[i].ID)
+				break
+			}
+		}
 		// Filters that exclude everything.
 		if n := len(requests(t, q("package", "libhmac", "mode", "warmup")).Requests); n != 0 {
 			t.Errorf("mode=warmup returned %d records", n)
