@@ -79,7 +79,7 @@ func demoPage(base string, versions ...string) string {
 	return b.String()
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -90,7 +90,7 @@ func freePort(t *testing.T) int {
 }
 
 // loadCaddy runs a Caddyfile in-process (admin off) until the test ends.
-func loadCaddy(t *testing.T, caddyfile string) {
+func loadCaddy(t testing.TB, caddyfile string) {
 	t.Helper()
 	cfg, _, err := caddyconfig.GetAdapter("caddyfile").Adapt([]byte(caddyfile), nil)
 	if err != nil {

@@ -1,0 +1,58 @@
+package osaproxy
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/osaproxy/caddy-osaproxy/pypi"
+)
+
+func TestFileMemoLearnPage(t *testing.T) {
+	up := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	ix := &pypi.Index{Project: "demo", ProjectStatus: "active", Files: []pypi.IndexFile{
+		{Filename: "demo-1.0.tar.gz", Version: "1.0", Type: pypi.TypeSdist, Sha256: "aa", UploadTime: up},
+		{Filename: "demo-1.1-py3-none-any.whl", Version: "1.1", Type: pypi.TypeWheel, Sha256: "bb", Yanked: true},
+		{Filename: "unparsable.zip"}, // no version: not learned
+	}}
+	m := newFileMemo(100)
+	m.learnPage(ix)
+	tests := []struct {
+		file string
+		ok   bool
+		want fileMeta
+	}{
+		{"demo-1.0.tar.gz", true, fileMeta{project: "demo", version: "1.0", sha256: "aa", status: "active", typ: pypi.TypeSdist, uploaded: up}},
+		{"demo-1.1-py3-none-any.whl", true, fileMeta{project: "demo", version: "1.1", sha256: "bb", status: "active", typ: pypi.TypeWheel, yanked: true}},
+		{"unparsable.zip", false, fileMeta{}},
+	}
+	for _, tc := range tests {
+		got, ok := m.get(tc.file)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("%s: %+v %v, want %+v %v", tc.file, got, ok, tc.want, tc.ok)
+		}
+	}
+	// A changed fact (the file got yanked) replaces the entry.
+	ix.Files[0].Yanked = true
+	m.learnPage(ix)
+	if got, _ := m.get("demo-1.0.tar.gz"); !got.yanked {
+		t.Errorf("change not learned: %+v", got)
+	}
+}
+
+func TestFileMemoLearnPageBounded(t *testing.T) {
+	m := newFileMemo(64)
+	for p := 0; p < 20; p++ {
+		ix := &pypi.Index{Project: "p" + strconv.Itoa(p)}
+		for i := 0; i < 10; i++ {
+			ix.Files = append(ix.Files, pypi.IndexFile{Filename: ix.Project + "-" + strconv.Itoa(i) + ".tar.gz", Version: strconv.Itoa(i)})
+		}
+		m.learnPage(ix)
+		if len(m.m) > m.max {
+			t.Fatalf("memo grew to %d > %d", len(m.m), m.max)
+		}
+	}
+	if _, ok := m.get("p19-9.tar.gz"); !ok {
+		t.Fatal("the newest file was evicted")
+	}
+}
