@@ -1,6 +1,7 @@
 package osaproxy
 
 import (
+	"bytes"
 	"strconv"
 	"testing"
 	"time"
@@ -54,5 +55,28 @@ func TestFileMemoLearnPageBounded(t *testing.T) {
 	}
 	if _, ok := m.get("p19-9.tar.gz"); !ok {
 		t.Fatal("the newest file was evicted")
+	}
+}
+
+func TestGrowExact(t *testing.T) {
+	tests := []struct {
+		name          string
+		len, cap, ask int
+		wantCap       int
+	}{
+		{"room enough: untouched", 10, 100, 50, 100},
+		{"empty buffer: exactly the size asked", 0, 0, 3_400_000, 3_400_000},
+		{"small pooled buffer: exactly len+n, not twice its capacity", 0, 3_000_000, 3_400_000, 3_400_000},
+		{"content kept", 5, 8, 10, 15},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := bytes.NewBuffer(make([]byte, 0, tc.cap))
+			b.Write(bytes.Repeat([]byte{'x'}, tc.len))
+			growExact(b, tc.ask)
+			if b.Cap() != tc.wantCap || b.Len() != tc.len || !bytes.Equal(b.Bytes(), bytes.Repeat([]byte{'x'}, tc.len)) {
+				t.Fatalf("cap %d len %d, want cap %d len %d", b.Cap(), b.Len(), tc.wantCap, tc.len)
+			}
+		})
 	}
 }

@@ -415,7 +415,7 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	out := h.bufs.Get().(*bytes.Buffer)
 	out.Reset()
 	defer h.bufs.Put(out)
-	out.Grow(len(body) + len(body)/8) // links usually get shorter: one allocation at most
+	growExact(out, len(body)+len(body)/8) // links usually get shorter: one allocation at most
 	rendered, err := ix.Render(out.Bytes()[:0], edits, mapper)
 	if err != nil {
 		return x.upstreamFailure(w, rec, "filtering the index failed: "+err.Error())
@@ -1195,7 +1195,7 @@ func (b *bufferWriter) WriteHeader(code int) {
 		// One allocation of the announced size instead of repeated doubling
 		// (which cleared and copied fresh megabytes per large page).
 		if n, err := strconv.ParseInt(b.header.Get("Content-Length"), 10, 64); err == nil && n > 0 && n <= b.limit {
-			b.buf.Grow(int(n))
+			growExact(b.buf, int(n))
 		}
 	}
 }
@@ -1214,6 +1214,20 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 }
 
 var errOverflow = errors.New("osa_proxy: upstream body exceeds max_index_size")
+
+// growExact makes room for n more bytes in an empty-or-not buffer with one
+// allocation of exactly what is needed. bytes.Buffer.Grow allocates at
+// least twice the old capacity: a pooled 3.4 MB buffer asked for 3.8 MB
+// became a cleared 7 MB allocation (bench/run html-uncached profile:
+// buffer growth was a fifth of the CPU under 32 clients).
+func growExact(b *bytes.Buffer, n int) {
+	if b.Cap()-b.Len() >= n {
+		return
+	}
+	nb := make([]byte, b.Len(), b.Len()+n)
+	copy(nb, b.Bytes())
+	*b = *bytes.NewBuffer(nb)
+}
 
 // errUpstreamAborted is forward's error when the upstream response broke off
 // mid-body (reset, truncated or undecodable content, or more than a
