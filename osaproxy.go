@@ -1097,26 +1097,7 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 	if rec.Status == "" {
 		rec.Status = journal.StatusNotBlocked
 	}
-	etag := x.etag(out, rec.Snapshot)
-	hdr := w.Header()
-	copyHeaders(hdr, bw.header, "Content-Type", "X-Pypi-Last-Serial", "Access-Control-Allow-Origin")
-	hdr.Set("ETag", etag)
-	hdr.Set("Cache-Control", "max-age=0, must-revalidate")
-	rec.HTTPStatus = http.StatusOK
-	if etagMatch(r.Header.Get("If-None-Match"), etag) {
-		rec.HTTPStatus = http.StatusNotModified
-		x.record(rec)
-		w.WriteHeader(http.StatusNotModified)
-		return nil
-	}
-	hdr.Set("Content-Length", strconv.Itoa(len(out)))
-	x.record(rec)
-	w.WriteHeader(http.StatusOK)
-	if r.Method == http.MethodHead {
-		return nil
-	}
-	_, err = w.Write(out)
-	return err
+	return x.writeIndex(w, r, rec, bw.header, out, x.etag(out, rec.Snapshot))
 }
 
 // ---------------------------------------------------------------------------
