@@ -1049,37 +1049,61 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 		return x.upstreamFailure(w, rec, err.Error())
 	}
 	sum := &indexSummary{pols: map[string]struct{}{}, advs: map[string]struct{}{}}
+	removedVers := map[string]bool{}
+	var allowedVers []string
 	decideRelease := func(rel *pypi.JSONAPIRelease) pypi.Edit {
 		if !scan {
 			return pypi.Edit{}
 		}
-		c := x.component(rt.Project, rel.Version)
-		if len(rel.Files) > 0 {
-			c.UploadTime = rel.Files[0].UploadTime
-			for _, f := range rel.Files {
-				if !f.UploadTime.IsZero() && f.UploadTime.Before(c.UploadTime) {
-					c.UploadTime = f.UploadTime
-				}
-			}
+		e := x.decideJSONRelease(r, rel, proj, sum)
+		if e.Action == pypi.Remove {
+			removedVers[rel.Version] = true
+		} else if len(rel.Files) > 0 {
+			allowedVers = append(allowedVers, rel.Version)
 		}
-		v := a.decide(r.Context(), &c, proj, x.opts)
-		if v.Snapshot != "" {
-			sum.snapshot = v.Snapshot
-		}
-		if v.Block {
-			sum.removed++
-			for _, m := range v.Decision.Matches {
-				sum.pols[m.Policy] = struct{}{}
-			}
-			for _, ad := range v.Decision.Advisories {
-				sum.advs[ad] = struct{}{}
-			}
-			sum.lines = append(sum.lines, v.Reason)
-			return pypi.Edit{Action: pypi.Remove, Reason: v.Reason}
-		}
-		return pypi.Edit{}
+		return e
 	}
 	out, err := pypi.FilterJSONAPI(body, rt.Project, decideRelease, x.mapper(x.repo.registry, rt.UpstreamPath))
+	if err == nil && rt.Version == "" && len(removedVers) > 0 {
+		out = x.substituteLatest(r, out, removedVers, allowedVers)
+	}
+	return x.finishJSONAPI(w, r, rec, bw.header, out, err, sum)
+}
+
+// decideJSONRelease decides one release of a legacy JSON API document.
+func (x *exchange) decideJSONRelease(r *http.Request, rel *pypi.JSONAPIRelease, proj *policy.Project, sum *indexSummary) pypi.Edit {
+	a := x.h.app
+	rt := x.route
+	c := x.component(rt.Project, rel.Version)
+	if len(rel.Files) > 0 {
+		c.UploadTime = rel.Files[0].UploadTime
+		for _, f := range rel.Files {
+			if !f.UploadTime.IsZero() && f.UploadTime.Before(c.UploadTime) {
+				c.UploadTime = f.UploadTime
+			}
+		}
+	}
+	v := a.decide(r.Context(), &c, proj, x.opts)
+	if v.Snapshot != "" {
+		sum.snapshot = v.Snapshot
+	}
+	if v.Block {
+		sum.removed++
+		for _, m := range v.Decision.Matches {
+			sum.pols[m.Policy] = struct{}{}
+		}
+		for _, ad := range v.Decision.Advisories {
+			sum.advs[ad] = struct{}{}
+		}
+		sum.lines = append(sum.lines, v.Reason)
+		return pypi.Edit{Action: pypi.Remove, Reason: v.Reason}
+	}
+	return pypi.Edit{}
+}
+
+// finishJSONAPI answers a filtered legacy JSON API document.
+func (x *exchange) finishJSONAPI(w http.ResponseWriter, r *http.Request, rec journal.Record, upHdr http.Header, out []byte, err error, sum *indexSummary) error {
+	rt := x.route
 	if errors.Is(err, pypi.ErrReleaseRemoved) {
 		rec.HTTPStatus = http.StatusNotFound
 		rec.Status = journal.StatusBlockedByPolicies
@@ -1097,7 +1121,7 @@ func (x *exchange) serveJSONAPI(w http.ResponseWriter, r *http.Request) error {
 	if rec.Status == "" {
 		rec.Status = journal.StatusNotBlocked
 	}
-	return x.writeIndex(w, r, rec, bw.header, out, x.etag(out, rec.Snapshot))
+	return x.writeIndex(w, r, rec, upHdr, out, x.etag(out, rec.Snapshot))
 }
 
 // ---------------------------------------------------------------------------
