@@ -305,7 +305,8 @@ func openPooledJournal(jc JournalConfig, logger *zap.Logger) (*pooledJournal, er
 	if err != nil {
 		return nil, err
 	}
-	wc := journal.WriterConfig{QueueSize: jc.QueueSize, EnqueueTimeout: time.Duration(jc.EnqueueTimeout), Logger: logger}
+	wc := journal.WriterConfig{QueueSize: jc.QueueSize, EnqueueTimeout: time.Duration(jc.EnqueueTimeout), Logger: logger,
+		OnWrite: observeJournalWrite}
 	return &pooledJournal{store: st, writer: journal.NewWriter(st, wc), retStop: make(chan struct{}), logger: logger}, nil
 }
 
@@ -366,3 +367,13 @@ var (
 	_ caddy.Destructor   = (*pooledFeed)(nil)
 	_ caddy.Destructor   = (*pooledJournal)(nil)
 )
+
+// observeJournalWrite feeds caddy_osa_journal_write_seconds.
+func observeJournalWrite(_ int, took time.Duration, err error) {
+	metricsOnce.Do(initMetrics)
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	metrics.journalWrite.WithLabelValues(result).Observe(took.Seconds())
+}

@@ -22,6 +22,7 @@ var metrics = struct {
 	journalWritten prometheus.CounterFunc
 	journalDropped prometheus.CounterFunc
 	journalFailed  prometheus.CounterFunc
+	journalWrite   *prometheus.HistogramVec
 }{}
 
 // current app, read by the gauge functions (the newest provisioned app wins).
@@ -137,9 +138,14 @@ func initMetrics() {
 			return float64(a.jrnl.writer.Stats().Dropped)
 		})
 	})
+	metrics.journalWrite = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: ns, Subsystem: sub, Name: "journal_write_seconds",
+		Help:    "Duration of one journal batch write attempt, by result (ok or error).",
+		Buckets: []float64{.0005, .001, .005, .01, .025, .05, .1, .25, .5, 1, 5, 15},
+	}, []string{"result"})
 	metrics.journalFailed = prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Namespace: ns, Subsystem: sub, Name: "journal_failed_batches_total",
-		Help: "Journal batch writes that failed (and were retried).",
+		Namespace: ns, Subsystem: sub, Name: "journal_failed_total",
+		Help: "Journal records given up after every retry failed (the store stayed unwritable).",
 	}, func() float64 {
 		return withMetricsApp(func(a *App) float64 {
 			if a.jrnl == nil {
@@ -159,7 +165,7 @@ func registerMetrics(reg prometheus.Registerer) {
 	for _, c := range []prometheus.Collector{
 		metrics.requests, metrics.blocks, metrics.removed, metrics.indexCache, metrics.verdictLatency,
 		metrics.intelAge, metrics.intelRecords, metrics.intelErrors,
-		metrics.journalQueue, metrics.journalWritten, metrics.journalDropped, metrics.journalFailed,
+		metrics.journalQueue, metrics.journalWritten, metrics.journalDropped, metrics.journalFailed, metrics.journalWrite,
 	} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError

@@ -32,6 +32,9 @@ type WriterConfig struct {
 	// queued when the store is failing (default 30s); records still unstored
 	// then are counted as Failed, so shutdown never hangs on a dead database.
 	CloseTimeout time.Duration
+	// OnWrite, when set, is called after every Store.Insert attempt with the
+	// batch size, how long the attempt took and its error (for metrics).
+	OnWrite func(records int, took time.Duration, err error)
 }
 
 func (c *WriterConfig) defaults() {
@@ -293,8 +296,12 @@ func (w *Writer) write(batch []Record) {
 	backoff := w.cfg.RetryBackoff
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithTimeout(w.life, w.cfg.WriteTimeout)
+		start := time.Now()
 		err := w.s.Insert(ctx, batch)
 		cancel()
+		if w.cfg.OnWrite != nil {
+			w.cfg.OnWrite(len(batch), time.Since(start), err)
+		}
 		if err == nil {
 			w.written.Add(int64(len(batch)))
 			if w.failing.Swap(false) {
