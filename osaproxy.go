@@ -425,7 +425,14 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	etag := x.etag(rendered, sum.snapshot)
 	if ckey != "" {
 		metrics.indexCache.WithLabelValues("miss").Inc()
-		e := x.indexCacheStore(ckey, csnap, bw.header.Get("ETag"), bw.header, rendered, etag, &rec, sum)
+		// Keep the entry under the snapshot the decisions were made with:
+		// intelligence that arrived during this request must not make the
+		// next request miss (or hit a page filtered without it).
+		snapUsed := csnap
+		if sum.snapshot != "" {
+			snapUsed = sum.snapshot
+		}
+		e := x.indexCacheStore(ckey, snapUsed, bw.header.Get("ETag"), bw.header, rendered, etag, &rec, sum)
 		if land != nil {
 			land(e)
 			land = nil
