@@ -436,21 +436,29 @@ func (p *jsonParser) versions() error {
 		}
 		p.ix.Versions = append(p.ix.Versions, v)
 		p.ix.versionSp = append(p.ix.versionSp, span{a, p.i})
-		p.ws()
-		if p.i >= len(p.s) {
-			return p.err("unexpected end of input")
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.ix.versionsArr.b = p.i
-			p.i++
-			return nil
-		default:
-			return p.err("expected ',' or ']'")
+		if done, err := p.elemEnd(&p.ix.versionsArr); done || err != nil {
+			return err
 		}
 	}
+}
+
+// elemEnd consumes what follows an array element: ',' (more to come) or the
+// closing ']', whose index is recorded in arr.b (done).
+func (p *jsonParser) elemEnd(arr *span) (done bool, err error) {
+	p.ws()
+	if p.i >= len(p.s) {
+		return false, p.err("unexpected end of input")
+	}
+	switch p.s[p.i] {
+	case ',':
+		p.i++
+		return false, nil
+	case ']':
+		arr.b = p.i
+		p.i++
+		return true, nil
+	}
+	return false, p.err("expected ',' or ']'")
 }
 
 func (p *jsonParser) files() error {
@@ -478,19 +486,8 @@ func (p *jsonParser) files() error {
 		if err := p.file(); err != nil {
 			return err
 		}
-		p.ws()
-		if p.i >= len(p.s) {
-			return p.err("unexpected end of input")
-		}
-		switch p.s[p.i] {
-		case ',':
-			p.i++
-		case ']':
-			p.ix.filesArr.b = p.i
-			p.i++
-			return nil
-		default:
-			return p.err("expected ',' or ']'")
+		if done, err := p.elemEnd(&p.ix.filesArr); done || err != nil {
+			return err
 		}
 	}
 }
