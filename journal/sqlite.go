@@ -17,7 +17,33 @@ import (
 // another process before failing with SQLITE_BUSY.
 const sqliteBusyTimeout = 10 * time.Second
 
+// openSQLite opens (and migrates) a SQLite journal. Opening a new file
+// switches it to WAL, which needs an exclusive lock that SQLite refuses with
+// SQLITE_BUSY without waiting when another process or instance is opening
+// the same file at that moment; such opens are retried for up to 15 s.
 func openSQLite(ctx context.Context, path string) (Store, error) {
+	delay := 20 * time.Millisecond
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s, err := openSQLiteOnce(ctx, path)
+		if err == nil || !isSQLiteBusy(err) || time.Now().Add(delay).After(deadline) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+func isSQLiteBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+func openSQLiteOnce(ctx context.Context, path string) (Store, error) {
 	if path == "" {
 		return nil, fmt.Errorf("journal: sqlite: empty path")
 	}
