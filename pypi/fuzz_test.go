@@ -140,8 +140,13 @@ func FuzzParseFilename(f *testing.F) {
 				t.Fatalf("candidate %+v", c)
 			}
 			if c.Type == TypeSdist || c.Type == TypeOther {
+				// With the project known, the split is pip's: the first dash
+				// whose prefix normalizes to the project. A shorter prefix
+				// can normalize to the same name ("0.-" and "0." are both
+				// "0-"), so that split may come earlier, leaving a longer
+				// version that ends with the candidate's.
 				again, err := ParseFilename(name, c.Project)
-				if err != nil || again.Version != c.Version {
+				if err != nil || (again.Version != c.Version && !(len(again.Version) > len(c.Version) && strings.HasSuffix(again.Version, c.Version))) {
 					t.Fatalf("candidate %+v does not reparse: %+v %v", c, again, err)
 				}
 			}
