@@ -4,8 +4,6 @@ import (
 	"math"
 	"time"
 
-	version "github.com/aquasecurity/go-pep440-version"
-
 	"github.com/osaproxy/caddy-osaproxy/intel"
 )
 
@@ -105,22 +103,11 @@ func securityFix(x *evalCtx) (*intel.Vuln, string, error) {
 	if p == nil || len(p.Versions) == 0 {
 		return nil, "", nil
 	}
-	cur, ok := x.version()
+	c, ok := x.version()
 	if !ok {
 		return nil, "", nil
 	}
-	curPre := isPre(cur)
-	var best version.Version
-	var bestRaw string
-	for _, raw := range p.Versions {
-		v, err := version.Parse(raw)
-		if err != nil || !v.LessThan(cur) || (!curPre && isPre(v)) {
-			continue
-		}
-		if bestRaw == "" || v.GreaterThan(best) {
-			best, bestRaw = v, raw
-		}
-	}
+	bestRaw := newestOlder(&c.v, p.Versions, &x.fixA, &x.fixB)
 	if bestRaw == "" {
 		return nil, "", nil
 	}
@@ -143,6 +130,21 @@ func securityFix(x *evalCtx) (*intel.Vuln, string, error) {
 	return nil, bestRaw, nil
 }
 
-func isPre(v version.Version) bool {
-	return v.IsPreRelease()
+// newestOlder returns the newest of versions (PEP 440 order, the first of
+// equal ones) that is older than cur, skipping pre-releases unless cur is
+// one, or "" when there is none. a and b are scratch storage.
+func newestOlder(cur *pepVer, versions []string, a, b *pepVer) string {
+	curPre := cur.isPre()
+	v, best := a, b
+	var bestRaw string
+	for _, raw := range versions {
+		if !parsePEP440(raw, v) || cmpVer(v, cur, false) >= 0 || (!curPre && v.isPre()) {
+			continue
+		}
+		if bestRaw == "" || cmpVer(v, best, false) > 0 {
+			v, best = best, v // best keeps this parse; v's storage is reused
+			bestRaw = raw
+		}
+	}
+	return bestRaw
 }

@@ -204,7 +204,7 @@ func compileLeaf(cc *ConditionConfig) (cond, error) {
 		return &nameCond{typ: typ, text: text, m: m, reserved: typ == "reserved_names"}, nil
 	case "dependency_version":
 		raw := strings.Join(cc.Values, ",")
-		spec, err := pep440Specifiers(raw)
+		spec, err := compilePEP440Spec(raw)
 		if err != nil {
 			return nil, err
 		}

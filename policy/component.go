@@ -52,14 +52,13 @@ func pep440Specifiers(s string) (version.Specifiers, error) {
 // versionCond is dependency_version: the component version satisfies a
 // PEP 440 specifier. Versions that are not PEP 440 never match.
 type versionCond struct {
-	spec version.Specifiers
+	spec *pep440Spec
 	raw  string
 	text string
 }
 
 func (v *versionCond) eval(x *evalCtx) tri {
-	ver, ok := x.version()
-	if ok && v.spec.Check(ver) {
+	if c, ok := x.version(); ok && v.spec.check(c) {
 		return triTrue
 	}
 	return triFalse
@@ -77,7 +76,7 @@ func (v *versionCond) children() []cond { return nil }
 type purlEntry struct {
 	name    string // normalized
 	version string // "" = every version
-	parsed  version.Version
+	parsed  pepVer
 	ok      bool // version parses as PEP 440
 	orig    string
 }
@@ -99,9 +98,7 @@ func parsePURL(s string) (purlEntry, error) {
 	}
 	e := purlEntry{name: NormalizeName(name), version: ver, orig: orig}
 	if ver != "" {
-		if p, err := version.Parse(ver); err == nil {
-			e.parsed, e.ok = p, true
-		}
+		e.ok = parsePEP440(ver, &e.parsed)
 	} else if strings.Contains(rest, "@") {
 		return purlEntry{}, errorf("invalid purl %q: empty version", s)
 	}
@@ -131,7 +128,7 @@ func (p *purlCond) find(x *evalCtx) (string, bool) {
 			return e.orig, true
 		}
 		if e.ok {
-			if v, ok := x.version(); ok && v.Equal(e.parsed) {
+			if c, ok := x.version(); ok && cmpVer(&c.v, &e.parsed, false) == 0 {
 				return e.orig, true
 			}
 		}

@@ -5,8 +5,6 @@ import (
 	"sync"
 	"time"
 
-	version "github.com/aquasecurity/go-pep440-version"
-
 	"github.com/osaproxy/caddy-osaproxy/intel"
 )
 
@@ -27,7 +25,11 @@ const (
 // evalCtx is the per-evaluation state, pooled so that the Allow path does
 // not allocate.
 type evalCtx struct {
+	// c points to comp, a copy of the component: keeping the caller's
+	// pointer in a pooled context would move every caller's Component to
+	// the heap.
 	c    *Component
+	comp Component
 	name string // c.Name, PEP 503 normalized
 	env  *Env
 	now  time.Time
@@ -36,9 +38,11 @@ type evalCtx struct {
 	vulnsLoaded bool
 	vulns       []*intel.Vuln
 
+	// cand is the component version, parsed on first use (verLoaded).
 	verLoaded bool
-	verOK     bool
-	ver       version.Version
+	cand      pepCandidate
+	// fixA, fixB are scratch versions for the security-fix search.
+	fixA, fixB pepVer
 
 	// err is the first evaluation error of the policy being evaluated.
 	err error
@@ -55,7 +59,8 @@ var ctxPool = sync.Pool{New: func() any { return new(evalCtx) }}
 
 func getCtx(c *Component, env *Env) *evalCtx {
 	x := ctxPool.Get().(*evalCtx)
-	x.c, x.env = c, env
+	x.comp = *c
+	x.c, x.env = &x.comp, env
 	x.name = NormalizeName(c.Name)
 	x.now = env.Now
 	if x.now.IsZero() {
@@ -67,10 +72,14 @@ func getCtx(c *Component, env *Env) *evalCtx {
 
 func putCtx(x *evalCtx) {
 	x.c, x.env, x.idx, x.err = nil, nil, nil, nil
+	x.comp = Component{}
 	x.vulnsLoaded, x.vulns = false, nil
 	if x.verLoaded {
-		x.verLoaded, x.verOK, x.ver = false, false, version.Version{}
+		// Keep the release storage for the next evaluation.
+		x.verLoaded = false
+		x.cand = pepCandidate{v: pepVer{rel: x.cand.v.rel[:0]}}
 	}
+	x.fixA.local, x.fixB.local = "", "" // may point into Project.Versions
 	x.notes, x.reasons, x.advisories = x.notes[:0], x.reasons[:0], x.advisories[:0]
 	ctxPool.Put(x)
 }
@@ -87,15 +96,15 @@ func (x *evalCtx) affecting() ([]*intel.Vuln, error) {
 	return x.vulns, nil
 }
 
-// version returns the parsed PEP 440 version of the component (cached).
-func (x *evalCtx) version() (version.Version, bool) {
+// version returns the component version, parsed once per evaluation;
+// ok is false when it is not PEP 440.
+func (x *evalCtx) version() (*pepCandidate, bool) {
 	if !x.verLoaded {
 		x.verLoaded = true
-		if v, err := version.Parse(x.c.Version); err == nil {
-			x.ver, x.verOK = v, true
-		}
+		x.cand.raw = x.c.Version
+		x.cand.ok = parsePEP440(x.c.Version, &x.cand.v)
 	}
-	return x.ver, x.verOK
+	return &x.cand, x.cand.ok
 }
 
 func (x *evalCtx) fail(kind string, err error) tri {

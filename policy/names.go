@@ -83,9 +83,9 @@ func newNameMatcher(patterns []string) (nameMatcher, error) {
 	return m, nil
 }
 
-// match returns the pattern (as written) matching name, if any.
+// match returns the pattern (as written) matching name, if any. name must
+// be PEP 503 normalized (evalCtx.name is).
 func (m *nameMatcher) match(name string) (string, bool) {
-	name = NormalizeName(name)
 	if p, ok := m.exact[name]; ok {
 		return p, true
 	}

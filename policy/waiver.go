@@ -5,15 +5,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	version "github.com/aquasecurity/go-pep440-version"
 )
 
 // compiledWaiver is one validated waiver.
 type compiledWaiver struct {
 	cfg      WaiverConfig
 	pkg      nameMatcher
-	spec     *version.Specifiers // nil: every version
+	spec     *pep440Spec // nil: every version
 	scope    scope
 	sha      string          // lower-case hex, "" = every file
 	policies map[string]bool // nil: every policy
@@ -34,11 +32,11 @@ func compileWaiver(wc WaiverConfig, policyNames map[string]bool) (*compiledWaive
 	}
 	w.pkg = m
 	if wc.Version != "" {
-		sp, err := pep440Specifiers(wc.Version)
+		sp, err := compilePEP440Spec(wc.Version)
 		if err != nil {
 			return nil, fmt.Errorf("version: %w", err)
 		}
-		w.spec = &sp
+		w.spec = sp
 	}
 	if w.scope, err = newScope(wc.Repositories); err != nil {
 		return nil, fmt.Errorf("repositories: %w", err)
@@ -81,8 +79,8 @@ func (w *compiledWaiver) applies(x *evalCtx, blocking []string) bool {
 		return false
 	}
 	if w.spec != nil {
-		v, ok := x.version()
-		if !ok || !w.spec.Check(v) {
+		c, ok := x.version()
+		if !ok || !w.spec.check(c) {
 			return false
 		}
 	}
