@@ -17,6 +17,9 @@ type Engine struct {
 	waivers  []*compiledWaiver
 
 	needsIntel, fileSensitive, needsUploadTime bool
+	// File attributes read by active conditions and waivers (AppendFileClass).
+	usesType, usesYanked, usesSha bool
+	ages                          []*ageCond
 	// timeDependent: a decision can change with Env.Now, Env.Project or
 	// Env.FirstTrigger alone (ages, delays, waiver expiry).
 	timeDependent bool
@@ -82,6 +85,9 @@ func Compile(cfg Config) (*Engine, error) {
 			if condUses(c, "package_type_in", "upstream_yanked", "dependency_age") {
 				e.fileSensitive = true
 			}
+			e.usesType = e.usesType || condUses(c, "package_type_in")
+			e.usesYanked = e.usesYanked || condUses(c, "upstream_yanked")
+			e.ages = appendAgeConds(e.ages, c)
 			if condUses(c, "dependency_age", "vulnerability_age") {
 				e.timeDependent = true
 			}
@@ -106,6 +112,7 @@ func Compile(cfg Config) (*Engine, error) {
 		wnames[w.cfg.Name] = true
 		if w.sha != "" {
 			e.fileSensitive = true
+			e.usesSha = true
 		}
 		e.timeDependent = true // waivers expire
 		e.waivers = append(e.waivers, w)
@@ -194,6 +201,63 @@ func (e *Engine) NeedsIntel() bool { return e.needsIntel }
 // same version (package_type_in, upstream_yanked, dependency_age on the file
 // upload time, waivers limited to a sha256).
 func (e *Engine) FileSensitive() bool { return e.fileSensitive }
+
+// AppendFileClass appends to dst the file attributes of c that decisions
+// read, as the active conditions and waivers see them at env.Now: the package
+// type (package_type_in), the upstream yanked flag (upstream_yanked), for
+// every dependency_age condition whether the file's age satisfies its
+// comparison, and the sha256 when a waiver is limited to one. Two files of
+// the same name and version whose classes are equal get the same outcome
+// from Evaluate with the same Env (only the wording of reasons that name the
+// file or its exact age can differ), so a caller deciding thousands of files
+// of one page can evaluate once per version and class. It appends nothing
+// when the engine is not FileSensitive.
+func (e *Engine) AppendFileClass(dst []byte, c *Component, env *Env) []byte {
+	if !e.fileSensitive {
+		return dst
+	}
+	if e.usesType {
+		dst = append(dst, c.PackageType...)
+		dst = append(dst, 0)
+	}
+	if e.usesYanked {
+		if c.Yanked {
+			dst = append(dst, 'y')
+		} else {
+			dst = append(dst, 'n')
+		}
+	}
+	if len(e.ages) > 0 {
+		x := evalCtx{c: c, env: env, now: env.Now}
+		if x.now.IsZero() {
+			x.now = time.Now()
+		}
+		for _, a := range e.ages {
+			age, _ := a.age(&x)
+			if cmpOrdered(a.o, age, a.d) {
+				dst = append(dst, '1')
+			} else {
+				dst = append(dst, '0')
+			}
+		}
+	}
+	if e.usesSha {
+		dst = append(dst, 0)
+		dst = append(dst, strings.ToLower(c.Sha256)...)
+	}
+	return dst
+}
+
+// appendAgeConds collects the dependency_age conditions under c.
+func appendAgeConds(dst []*ageCond, c cond) []*ageCond {
+	if a, ok := c.(*ageCond); ok {
+		dst = append(dst, a)
+	}
+	for _, ch := range c.children() {
+		dst = appendAgeConds(dst, ch)
+	}
+	return dst
+}
 
 // NeedsUploadTime reports whether any active policy uses dependency_age.
 func (e *Engine) NeedsUploadTime() bool { return e.needsUploadTime }
