@@ -53,6 +53,12 @@ type modeOpts struct {
 // decide evaluates c under the app's policies and intelligence and applies
 // the work mode: the single place where statuses are chosen.
 func (a *App) decide(ctx context.Context, c *policy.Component, proj *policy.Project, o modeOpts) verdict {
+	return a.decideAt(ctx, c, proj, o, clock.Now())
+}
+
+// decideAt is decide at a given instant: the files of one page are decided
+// at one instant, the one their file classes were computed at.
+func (a *App) decideAt(ctx context.Context, c *policy.Component, proj *policy.Project, o modeOpts, now time.Time) verdict {
 	snap := a.snapshot()
 	if snap == nil && a.engine.NeedsIntel() && o.Mode == ModeStrictWait {
 		if a.feed.wait(ctx, o.ScanTimeout) {
@@ -76,7 +82,6 @@ func (a *App) decide(ctx context.Context, c *policy.Component, proj *policy.Proj
 			return verdict{Status: journal.StatusNotBlocked, Reason: reason}
 		}
 	}
-	now := clock.Now()
 	key := ""
 	if a.engine.Cacheable() {
 		key = verdictKey(c, a.engine.Generation(), v.Snapshot)

@@ -529,12 +529,19 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 	proj := projectOf(ix)
 	rememberProject(x.repo.Name, ix.Project, proj)
 	knownFiles.learnPage(ix) // one locked pass per page, not one per file
+	// Files are decided once per version, or, when policies look at files
+	// (package type, yanked, upload age, a waiver's sha256), once per
+	// version and file class (policy.Engine.AppendFileClass): the 5 wheels
+	// of a release are usually one class. Within a class only verdicts
+	// without matched policies or notes are shared (clean allows, and
+	// unscanned or error verdicts, whose reasons name the version only); a
+	// verdict with matches or notes is made per file, so that its reason
+	// names that file and its exact age.
 	perFile := a.engine.FileSensitive()
-	hint := len(ix.Files) // one decision per file, or per version (a few files each)
-	if !perFile {
-		hint = hint/4 + 1
-	}
-	memo := make(map[string]verdict, hint) // sized once: growing it was 5% of a 6,000-file page
+	now := clock.Now()
+	classEnv := policy.Env{Now: now, Project: proj}
+	var classBuf []byte
+	memo := make(map[string]verdict, len(ix.Files)/4+1) // sized once: growing it was 5% of a 6,000-file page
 	seenVersion := make(map[string]bool)
 	kept := 0
 	ctx := x.r.Context()
@@ -547,19 +554,31 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 			v = verdict{Status: journal.StatusBlockedUnscanned, Block: true,
 				Reason: fmt.Sprintf("%s: cannot read the version from file name %q", ix.Project, f.Filename)}
 		}
-		mk := f.Version
-		if perFile {
-			mk = f.Filename
-		}
-		if v.Block {
-			// unreadable file name in a strict mode, decided above
-		} else if mv, ok := memo[mk]; ok {
-			v = mv
-		} else {
-			c := x.component(ix.Project, f.Version)
-			fillFromIndex(&c, f, ix.ProjectStatus)
-			v = a.decide(ctx, &c, proj, x.opts)
-			memo[mk] = v
+		if !v.Block {
+			var c policy.Component
+			var mk []byte
+			if perFile {
+				c = x.component(ix.Project, f.Version)
+				fillFromIndex(&c, f, ix.ProjectStatus)
+				classBuf = append(append(classBuf[:0], f.Version...), 0)
+				classBuf = a.engine.AppendFileClass(classBuf, &c, &classEnv)
+				mk = classBuf
+			} else {
+				mk = append(classBuf[:0], f.Version...)
+				classBuf = mk
+			}
+			if mv, ok := memo[string(mk)]; ok {
+				v = mv
+			} else {
+				if !perFile {
+					c = x.component(ix.Project, f.Version)
+					fillFromIndex(&c, f, ix.ProjectStatus)
+				}
+				v = a.decideAt(ctx, &c, proj, x.opts, now)
+				if !perFile || (len(v.Decision.Matches) == 0 && len(v.Decision.Notes) == 0) {
+					memo[string(mk)] = v
+				}
+			}
 		}
 		if v.Snapshot != "" {
 			sum.snapshot = v.Snapshot

@@ -86,6 +86,11 @@ func TestE2EPolicies(t *testing.T) {
 	fake.AddProject("waivedpkg", wheel("1.0"))
 	fake.AddProject("reportme", wheel("1.0"))
 	fake.AddProject("delayme", wheel("1.0"))
+	// A file added to an old release two days ago (the "new wheel for an
+	// old version" attack): the cooldown looks at each file's upload time.
+	// Its name sorts after the old wheel's, so the page lists it second.
+	lateWheel := fakepypi.FileSpec{PlatformTag: "win_amd64", UploadTime: young}
+	fake.AddProject("latefile", fakepypi.NewRelease("1.0", fakepypi.FileSpec{}, lateWheel), wheel("0.9"))
 
 	// The same young releases behind an index without JSON (no PEP 700
 	// upload times): the proxy learns them from the legacy JSON API.
@@ -140,6 +145,24 @@ func TestE2EPolicies(t *testing.T) {
 			if !strings.Contains(body, want) {
 				t.Errorf("block body lacks %q:\n%s", want, body)
 			}
+		}
+	})
+
+	t.Run("cooldown per file", func(t *testing.T) {
+		late := fakepypi.DistName("latefile") + "-1.0-py3-none-win_amd64.whl"
+		for _, accept := range []string{"text/html", pipAccept} {
+			code, hdr, body := httpDo(t, "GET", index+"latefile/", map[string]string{"Accept": accept})
+			if code != 200 || hdr.Get("X-OSA-Removed") != "1" || strings.Contains(body, late) ||
+				!strings.Contains(body, wheelName("latefile", "1.0")) || !strings.Contains(body, wheelName("latefile", "0.9")) {
+				t.Errorf("latefile page (%s): %d removed %q\n%s", accept, code, hdr.Get("X-OSA-Removed"), body)
+			}
+		}
+		code, _, body := httpDo(t, "GET", proxyURL("/internet-pypi"+fake.File(late).Path), nil)
+		if code != 403 || !strings.Contains(body, "cooldown") {
+			t.Errorf("late wheel download: %d\n%s", code, body)
+		}
+		if code, _, _ := httpDo(t, "GET", fileURL("latefile", "1.0"), nil); code != 200 {
+			t.Errorf("the old wheel of 1.0 should download: %d", code)
 		}
 	})
 
