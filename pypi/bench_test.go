@@ -158,3 +158,6 @@ func dropSome(n string) bool { return len(n)%7 == 0 }
 func BenchmarkProjectListHTML(b *testing.B)       { benchProjectList(b, FormatHTML, dropSome) }
 func BenchmarkProjectListJSON(b *testing.B)       { benchProjectList(b, FormatJSON, dropSome) }
 func BenchmarkProjectListJSONNoDrop(b *testing.B) { benchProjectList(b, FormatJSON, nil) }
+
+// The root package's use: no drop function, every anchor rewritten.
+func BenchmarkProjectListHTMLNoDrop(b *testing.B) { benchProjectList(b, FormatHTML, nil) }

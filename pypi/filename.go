@@ -72,11 +72,8 @@ func checkFilename(filename string) error {
 	if len(filename) > 1024 {
 		return fnErr(filename[:64]+"...", "name too long")
 	}
-	for i := 0; i < len(filename); i++ {
-		c := filename[i]
-		if c <= ' ' || c == 0x7f || c == '/' || c == '\\' {
-			return fnErr(filename, "contains a control character, space, slash or backslash")
-		}
+	if hasControlOrSpace(filename) || strings.IndexByte(filename, '/') >= 0 || strings.IndexByte(filename, '\\') >= 0 {
+		return fnErr(filename, "contains a control character, space, slash or backslash")
 	}
 	if !utf8.ValidString(filename) {
 		return fnErr(filename, "not valid UTF-8")

@@ -1,6 +1,7 @@
 package pypi
 
 import (
+	"bytes"
 	"errors"
 	"net/url"
 	"strings"
@@ -372,5 +373,53 @@ func TestHTMLProjectStatus(t *testing.T) {
 	ix, err := ParseIndex([]byte(page), FormatHTML, "demo")
 	if err != nil || ix.ProjectStatus != "quarantined" || len(ix.Files) != 0 {
 		t.Fatalf("%v %+v", err, ix)
+	}
+}
+
+// The strings a caller keeps beyond the request do not point into the body
+// (ParseIndex does not copy it): overwriting the body leaves them intact.
+func TestParseIndexDetachesKeptStrings(t *testing.T) {
+	html := `<meta name="pypi:project-status" content="quarantined"><a href="https://f.example/demo-1.0.tar.gz#sha256=` + strings.Repeat("ab", 32) + `">demo-1.0.tar.gz</a>` +
+		`<a href="https://f.example/demo-2.0-py3-none-any.whl">w</a><a href="https://f.example/other-3.0.tar.gz">bad</a><a href="demo%2D4.0.zip">p</a>`
+	json := `{"meta":{"api-version":"1.1"},"name":"demo","project-status":{"status":"archived"},"files":[{"filename":"demo-1.0.tar.gz","url":"https://f.example/demo-1.0.tar.gz","hashes":{"sha256":"` + strings.Repeat("cd", 32) + `"}},` +
+		`{"filename":"demo-\u0032.0.tar.gz","url":"https://f.example/demo-2.0.tar.gz","hashes":{}}],"versions":["1.0","2.0"]}`
+	for _, c := range []struct {
+		f    Format
+		body string
+	}{{FormatHTML, html}, {FormatJSON, json}} {
+		want, err := ParseIndex([]byte(c.body), c.f, "demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.ProjectStatus == "" || want.Files[0].Sha256 == "" || want.Files[0].Version != "1.0" {
+			t.Fatalf("test page not parsed as expected: %+v", want)
+		}
+		checkDetached(t, []byte(c.body), c.f, want)
+	}
+}
+
+// hasControlOrSpace reads 8 bytes at a time: compare it with the plain loop
+// for every byte value at every position of strings up to 20 bytes long.
+func TestHasControlOrSpace(t *testing.T) {
+	naive := func(s string) bool {
+		for i := 0; i < len(s); i++ {
+			if s[i] <= ' ' || s[i] == 0x7f {
+				return true
+			}
+		}
+		return false
+	}
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				for _, fill := range []byte{'a', 0x80, 0xff, 0x7e, '!'} {
+					b := bytes.Repeat([]byte{fill}, n)
+					b[pos] = byte(c)
+					if got, want := hasControlOrSpace(string(b)), naive(string(b)); got != want {
+						t.Fatalf("%q: %v, want %v", b, got, want)
+					}
+				}
+			}
+		}
 	}
 }

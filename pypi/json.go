@@ -65,6 +65,16 @@ func (p *jsonParser) str() (a, b int, esc bool, err error) {
 	a = p.i + 1
 	i := a
 	for {
+		// 8 bytes at a time up to the word with a quote, a backslash or
+		// a control character (URLs and hashes are long), then bytewise.
+		for i+8 <= len(s) {
+			x := load64(s, i)
+			q, bs := x^(0x22*swarOnes), x^(0x5c*swarOnes)
+			if ((x-0x20*swarOnes)&^x|(q-swarOnes)&^q|(bs-swarOnes)&^bs)&swarHighs != 0 {
+				break
+			}
+			i += 8
+		}
 		for i < len(s) && strSafe[s[i]] {
 			i++
 		}
@@ -506,8 +516,33 @@ const (
 	fSize
 )
 
-var fileKeys = [...]string{"filename", "url", "hashes", "requires-python", "yanked", "upload-time",
-	"core-metadata", "data-dist-info-metadata", "dist-info-metadata", "size"}
+// fileKeyBit returns the bit of a known file key, 0 for another key (a
+// switch: comparing with each known key in turn was 8% of parsing a page).
+func fileKeyBit(key string) int {
+	switch key {
+	case "filename":
+		return fFilename
+	case "url":
+		return fURL
+	case "hashes":
+		return fHashes
+	case "requires-python":
+		return fReqPy
+	case "yanked":
+		return fYanked
+	case "upload-time":
+		return fUpload
+	case "core-metadata":
+		return fCore
+	case "data-dist-info-metadata":
+		return fDataDist
+	case "dist-info-metadata":
+		return fDist
+	case "size":
+		return fSize
+	}
+	return 0
+}
 
 func (p *jsonParser) file() error {
 	s := p.s
@@ -520,13 +555,7 @@ func (p *jsonParser) file() error {
 	seen := 0
 	prevEnd := -1
 	err := p.object(func(key string, ks, ke int) error {
-		bit := 0
-		for b, k := range fileKeys {
-			if k == key {
-				bit = 1 << b
-				break
-			}
-		}
+		bit := fileKeyBit(key)
 		if bit != 0 {
 			if seen&bit != 0 {
 				return p.err("duplicate key " + strconv.Quote(key) + " in a file entry")
@@ -645,7 +674,8 @@ func (p *jsonParser) nullOr(key string) error {
 // fileCheck parses the filename and cross-checks it with the url: uv
 // takes the name from "filename", pip from the url.
 func (p *jsonParser) fileCheck(f *IndexFile) {
-	f.URL = cleanURL(f.URL)
+	var ctl bool
+	f.URL, ctl = cleanURLCheck(f.URL)
 	p.ix.parseName(f)
 	name, _, err := linkFilename(f.URL)
 	switch {
@@ -654,7 +684,7 @@ func (p *jsonParser) fileCheck(f *IndexFile) {
 		f.ParseErr = err
 	case f.URL == "":
 		f.ParseErr = errors.New("pypi: empty url")
-	case hasControlOrSpace(f.URL):
+	case ctl:
 		f.ParseErr = errors.New("pypi: control character or space in url")
 	case name != f.Filename:
 		f.ParseErr = errors.New("pypi: file entry's filename and url name different files")

@@ -262,3 +262,62 @@ func TestJSONParseErrs(t *testing.T) {
 		}
 	}
 }
+
+// jsonParser.str skips 8 bytes at a time: compare it with a bytewise scan
+// for every special byte at every position.
+func TestJSONStrWordScan(t *testing.T) {
+	ref := func(s string) (int, int, bool, bool) { // a, b, esc, ok
+		i := 1
+		esc := false
+		for i < len(s) {
+			switch c := s[i]; {
+			case c == '"':
+				return 1, i, esc, true
+			case c == '\\':
+				if i+1 >= len(s) || !strings.ContainsRune(`"\/bfnrt`, rune(s[i+1])) {
+					return 0, 0, false, false // \u is not generated here
+				}
+				esc = true
+				i += 2
+			case c < 0x20:
+				return 0, 0, false, false
+			default:
+				i++
+			}
+		}
+		return 0, 0, false, false
+	}
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range []byte{'"', '\\', 0, 0x1f, ' ', 0x21, 0x5b, 0x5d, 0x7f, 0x80, 0xff} {
+				b := append([]byte{'"'}, bytes.Repeat([]byte{'a'}, n)...)
+				b[1+pos] = c
+				for _, tail := range []string{`"`, `n"`, ``, `\"x"`} {
+					s := string(b) + tail
+					p := jsonParser{s: s}
+					a, e, esc, err := p.str()
+					ra, re, resc, rok := ref(s)
+					if (err == nil) != rok || (rok && (a != ra || e != re || esc != resc)) {
+						t.Fatalf("%q: %d %d %v %v, want %d %d %v ok=%v", s, a, e, esc, err, ra, re, resc, rok)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Every known file key is refused twice, and only known keys are.
+func TestJSONFileKeysDuplicate(t *testing.T) {
+	values := map[string]string{"filename": `"demo-1.0.tar.gz"`, "url": `"demo-1.0.tar.gz"`, "hashes": `{}`, "requires-python": `">=3"`,
+		"yanked": `false`, "upload-time": `null`, "core-metadata": `false`, "data-dist-info-metadata": `false`, "dist-info-metadata": `false`, "size": `1`}
+	for k, v := range values {
+		page := `{"files":[{"filename":"demo-1.0.tar.gz","url":"demo-1.0.tar.gz","` + k + `":` + v + `,"` + k + `":` + v + `}]}`
+		if _, err := ParseIndex([]byte(page), FormatJSON, "demo"); err == nil {
+			t.Errorf("duplicate %q accepted", k)
+		}
+	}
+	page := `{"files":[{"filename":"demo-1.0.tar.gz","url":"demo-1.0.tar.gz","other":1,"other":2,"Size":1,"Size":2}]}`
+	if _, err := ParseIndex([]byte(page), FormatJSON, "demo"); err != nil {
+		t.Errorf("duplicate unknown keys refused: %v", err)
+	}
+}

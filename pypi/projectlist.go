@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -29,19 +30,30 @@ var errPLUnit = errors.New("pypi: project list entry larger than 64 KiB")
 // Write plus one entry (at most MaxProjectListUnit), whatever the list's
 // size; entries split across Write calls are handled. Close flushes the tail
 // (it does not close w).
+//
+// The name passed to drop is only valid during the call: it may point into
+// the filter's buffers, which are overwritten later. A drop that keeps names
+// must strings.Clone them.
 func NewProjectListFilter(w io.Writer, f Format, prefix string, drop func(normalized string) bool) io.WriteCloser {
-	return &projectListFilter{w: w, format: f, prefix: prefix, drop: drop, out: make([]byte, 0, plFlushSize+1024)}
+	var hp []byte
+	if f != FormatJSON {
+		hp = append(make([]byte, 0, 6*len(prefix)+9), '"')
+		hp = append(appendHTMLEscaped(hp, prefix), "/simple/"...)
+	}
+	return &projectListFilter{w: w, format: f, drop: drop, hrefPrefix: hp, out: make([]byte, 0, plFlushSize+1024)}
 }
 
 type projectListFilter struct {
 	w      io.Writer
 	format Format
-	prefix string
 	drop   func(string) bool
 	in     []byte // unprocessed carry
 	out    []byte
 	err    error
 	closed bool
+
+	hrefPrefix []byte // `"` + HTML-escaped prefix + "/simple/"
+	norm       []byte // scratch for a normalized name
 
 	// JSON state
 	js jsonListState
@@ -158,8 +170,12 @@ func wsTail(t []byte) int {
 	return k
 }
 
+// processHTML copies in to the output, rewriting or dropping each anchor.
+// Bytes that pass unchanged are not copied one construct at a time: in[last:i]
+// is pending output, appended in one piece when an anchor edits or drops
+// something and at the end.
 func (pl *projectListFilter) processHTML(in []byte, final bool) (int, error) {
-	i := 0
+	i, last := 0, 0
 	for i < len(in) {
 		if pl.err != nil {
 			return i, pl.err
@@ -167,41 +183,44 @@ func (pl *projectListFilter) processHTML(in []byte, final bool) (int, error) {
 		k := bytes.IndexByte(in[i:], '<')
 		if k < 0 {
 			if final {
-				pl.emit(in[i:])
+				pl.emit(in[last:])
 				return len(in), nil
 			}
 			w := i + wsTail(in[i:])
-			pl.emit(in[i:w])
+			pl.emit(in[last:w])
 			return w, nil
 		}
 		lt := i + k
 		w := i + wsTail(in[i:lt])
 		if lt+2 >= len(in) && !final {
-			pl.emit(in[i:w])
+			pl.emit(in[last:w])
 			return w, nil
 		}
 		if lt+2 < len(in) && (in[lt+1] == 'a' || in[lt+1] == 'A') && (isHTMLSpace(in[lt+2]) || in[lt+2] == '>' || in[lt+2] == '/') {
+			if end, l, ok := pl.anchorFast(in, lt, last, w, final); ok {
+				last, i = l, end
+				continue
+			}
 			a, ok := scanListAnchor(in, lt, final)
 			if !ok {
 				if final {
 					// A lenient parser still sees a link in an unterminated
 					// anchor: it is dropped, never passed through.
-					pl.emit(in[i:w])
+					pl.emit(in[last:w])
 					return len(in), nil
 				}
 				if len(in)-w > MaxProjectListUnit {
 					return i, errPLUnit
 				}
-				pl.emit(in[i:w])
+				pl.emit(in[last:w])
 				return w, nil
 			}
-			pl.emit(in[i:w])
-			pl.anchor(in[w:lt], in, a)
+			last = pl.anchor(in, last, w, a)
 			i = a.end
 			continue
 		}
 		if lt+1 < len(in) && (in[lt+1] == 'b' || in[lt+1] == 'B') && len(in)-lt < 6 && !final {
-			pl.emit(in[i:w]) // could be the start of <base: wait for more
+			pl.emit(in[last:w]) // could be the start of <base: wait for more
 			return w, nil
 		}
 		if isBaseTag(in[lt:]) {
@@ -209,22 +228,23 @@ func (pl *projectListFilter) processHTML(in []byte, final bool) (int, error) {
 			e := bytes.IndexByte(in[lt:], '>')
 			if e < 0 {
 				if final {
-					pl.emit(in[i:w])
+					pl.emit(in[last:w])
 					return len(in), nil
 				}
 				if len(in)-w > MaxProjectListUnit {
 					return i, errPLUnit
 				}
-				pl.emit(in[i:w])
+				pl.emit(in[last:w])
 				return w, nil
 			}
-			pl.emit(in[i:w])
+			pl.emit(in[last:w])
 			i = lt + e + 1
+			last = i
 			continue
 		}
-		pl.emit(in[i : lt+1])
 		i = lt + 1
 	}
+	pl.emit(in[last:])
 	return len(in), nil
 }
 
@@ -293,46 +313,139 @@ func scanListAnchor(in []byte, lt int, final bool) (listAnchor, bool) {
 		}
 	}
 	a.tagEnd = j
+	var ok bool
+	a.textEnd, a.end, ok = scanListAnchorEnd(in, j, final)
+	return a, ok
+}
+
+// scanListAnchorEnd finishes scanListAnchor after the start tag, which ends
+// at j: it returns where the text and the anchor end.
+func scanListAnchorEnd(in []byte, j int, final bool) (textEnd, end int, ok bool) {
 	// text up to </a>
 	for {
 		k := bytes.IndexByte(in[j:], '<')
 		if k < 0 {
-			return a, false
+			return 0, 0, false
 		}
 		j += k
 		if j+3 >= len(in) {
-			return a, false
+			return 0, 0, false
 		}
 		if in[j+1] == '/' && (in[j+2] == 'a' || in[j+2] == 'A') && (in[j+3] == '>' || isHTMLSpace(in[j+3])) {
-			a.textEnd = j
-			e := bytes.IndexByte(in[j:], '>')
-			if e < 0 {
-				return a, false
+			textEnd = j
+			e := 3
+			if in[j+3] != '>' {
+				if e = bytes.IndexByte(in[j:], '>'); e < 0 {
+					return 0, 0, false
+				}
 			}
 			j += e + 1
 			break
 		}
 		j++
 	}
-	a.end = j
+	end = j
 	// a directly following <br>, <br/> or <br />
-	if len(in)-j < 6 && !final {
-		if bytes.HasPrefix([]byte("<br />"), bytes.ToLower(in[j:])) {
-			return a, false
-		}
+	if len(in)-j < 6 && !final && hasFoldPrefixOf("<br />", in[j:]) {
+		return 0, 0, false
 	}
 	if j+3 < len(in) && in[j] == '<' && (in[j+1] == 'b' || in[j+1] == 'B') && (in[j+2] == 'r' || in[j+2] == 'R') &&
 		(isHTMLSpace(in[j+3]) || in[j+3] == '/' || in[j+3] == '>') {
 		e := bytes.IndexByte(in[j:], '>')
 		if e < 0 {
 			if !final {
-				return a, false
+				return 0, 0, false
 			}
 		} else {
-			a.end = j + e + 1
+			end = j + e + 1
 		}
 	}
-	return a, true
+	return textEnd, end, true
+}
+
+// anchorFast handles the anchor every index serves,
+// <a href="/simple/<name>/">...</a> (or href="<name>/"), in one pass over
+// the href: it is what scanListAnchor and anchor would do with it. ok false
+// means nothing was done: the anchor has another form, or may be incomplete.
+// Otherwise it returns the anchor's end and the new start of the pending
+// output.
+func (pl *projectListFilter) anchorFast(in []byte, lt, last, w int, final bool) (end, newLast int, ok bool) {
+	const open = `<a href="`
+	vs := lt + len(open)
+	if len(in)-vs < 24 || string(in[lt:vs]) != open {
+		return 0, 0, false
+	}
+	ns := vs
+	if string(in[vs:vs+8]) == "/simple/" {
+		ns += 8
+	}
+	// The name: what validProjectName accepts, noting whether
+	// NormalizeName changes it.
+	j, need, prevDash := ns, false, false
+	for ; j < len(in); j++ {
+		cl := nameClass[in[j]]
+		if cl == nameLower {
+			prevDash = false
+			continue
+		}
+		if cl == 0 {
+			break
+		}
+		if cl == nameDash {
+			need = need || prevDash
+			prevDash = true
+			continue
+		}
+		need, prevDash = true, false
+	}
+	ne := j
+	if ne == ns || ne-ns > 200 || nameClass[in[ns]] > nameUpper || nameClass[in[ne-1]] > nameUpper {
+		return 0, 0, false
+	}
+	if j < len(in) && in[j] == '/' {
+		j++
+		// "/simple/simple/": the name is after the last "/simple/".
+		if ns > vs && string(in[ns:ne]) == "simple" {
+			return 0, 0, false
+		}
+	}
+	if j+1 >= len(in) || in[j] != '"' || in[j+1] != '>' {
+		return 0, 0, false
+	}
+	hrefEnd := j + 1 // after the closing quote
+	_, end, ok = scanListAnchorEnd(in, j+2, final)
+	if !ok {
+		return 0, 0, false
+	}
+	norm := in[ns:ne]
+	if need {
+		norm = pl.normalizeFrom(norm, 0)
+	}
+	if pl.drop != nil && pl.drop(unsafe.String(unsafe.SliceData(norm), len(norm))) {
+		pl.emit(in[last:w])
+		return end, end, true
+	}
+	// Valid names need no escaping in a path segment.
+	pl.out = append(pl.out, in[last:vs-1]...)
+	pl.out = append(pl.out, pl.hrefPrefix...)
+	pl.out = append(pl.out, norm...)
+	pl.emit(slashQuote)
+	return end, hrefEnd, true
+}
+
+// hasFoldPrefixOf reports whether the ASCII lower-casing of t is a prefix
+// of the lower-case literal lower (bytes.HasPrefix(lower, bytes.ToLower(t)):
+// no non-ASCII rune lower-cases to one of its bytes).
+func hasFoldPrefixOf(lower string, t []byte) bool {
+	if len(t) > len(lower) {
+		return false
+	}
+	for i, c := range t {
+		if lowerASCII(c) != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // listHrefName extracts the project name from a project list href: it
@@ -352,7 +465,158 @@ func listHrefName(v string) (string, bool) {
 	return n, true
 }
 
-func (pl *projectListFilter) anchor(ws, in []byte, a listAnchor) {
+// listHrefValidName is listHrefName for the common case, on bytes and
+// without searching v backwards: it returns the name's bounds in v when v
+// holds no character reference and listHrefName(v) returns a valid project
+// name; ok false means "use the general path" (not "no name").
+func listHrefValidName(v []byte) (a, b int, ok bool) {
+	const simple = "/simple/"
+	// k: strings.LastIndex(v, simple).
+	k := -1
+	if s := bytes.IndexByte(v, '/'); s >= 0 && s < len(v)-1 {
+		// Two or more slashes. In "/simple/<rest>" with no slash in rest
+		// but a last byte, the only other place "/simple/" can start is
+		// rest's first byte, when rest is "simple/".
+		rest := v[min(len(simple), len(v)):]
+		if r := bytes.IndexByte(rest, '/'); s == 0 && string(v[:min(len(simple), len(v))]) == simple &&
+			(r < 0 || r == len(rest)-1) && string(rest) != "simple/" {
+			k = 0
+		} else if k = bytes.LastIndex(v, []byte(simple)); k < 0 {
+			return 0, 0, false // a slash inside a relative name: not valid
+		}
+	}
+	if k >= 0 {
+		a = k + len(simple)
+	}
+	b = len(v)
+	if b > a && v[b-1] == '/' {
+		b--
+	}
+	// A valid name has none of "&/?#:\" and does not start with '.': the
+	// general path's other checks all pass.
+	if !validProjectNameBytes(v[a:b]) {
+		return 0, 0, false
+	}
+	return a, b, true
+}
+
+// nameClass classifies the bytes of project names: 0 is not allowed,
+// nameLower is a lower-case letter or digit.
+var nameClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = nameLower
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = nameLower
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = nameUpper
+	}
+	t['-'] = nameDash
+	t['_'], t['.'] = nameSep, nameSep
+	return
+}()
+
+const (
+	nameLower = 1 + iota
+	nameUpper
+	nameDash
+	nameSep // '_' or '.'
+)
+
+// validProjectNameBytes is validProjectName on bytes.
+func validProjectNameBytes(n []byte) bool {
+	if len(n) == 0 || len(n) > 200 || nameClass[n[0]] > nameUpper || nameClass[n[len(n)-1]] > nameUpper {
+		return false
+	}
+	for _, c := range n {
+		if nameClass[c] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// normalizeValid returns NormalizeName of a valid project name: n itself
+// when it is normalized, else pl.norm rewritten.
+func (pl *projectListFilter) normalizeValid(n []byte) []byte {
+	for i, c := range n {
+		if cl := nameClass[c]; cl == nameUpper || cl == nameSep || (cl == nameDash && nameClass[n[i+1]] >= nameDash) {
+			return pl.normalizeFrom(n, i)
+		}
+	}
+	return n
+}
+
+// normalizeName is NormalizeName, into pl.norm rather than a new string
+// when the name is ASCII.
+func (pl *projectListFilter) normalizeName(name string) string {
+	if IsNormalized(name) {
+		return name
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			return NormalizeName(name)
+		}
+	}
+	n := pl.normalizeFrom(unsafe.Slice(unsafe.StringData(name), len(name)), 0)
+	return unsafe.String(unsafe.SliceData(n), len(n))
+}
+
+// normalizeFrom returns NormalizeName of the ASCII name n in pl.norm; n[:i]
+// must be normalized, and n[i-1] and n[i] not both in "-_.".
+func (pl *projectListFilter) normalizeFrom(n []byte, i int) []byte {
+	b := append(pl.norm[:0], n[:i]...)
+	sep := false
+	for _, c := range n[i:] {
+		switch nameClass[c] {
+		case nameDash, nameSep:
+			if !sep {
+				b = append(b, '-')
+			}
+			sep = true
+			continue
+		case nameUpper:
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+		sep = false
+	}
+	pl.norm = b
+	return b
+}
+
+// anchor writes the pending output in[last:] and anchor a, rewritten or
+// dropped (w is where the anchor's line indentation starts), and returns
+// the new start of the pending output.
+func (pl *projectListFilter) anchor(in []byte, last, w int, a listAnchor) int {
+	if a.href.a >= 0 {
+		v := in[a.href.a:a.href.b]
+		if bytes.IndexByte(v, '&') < 0 {
+			if na, nb, ok := listHrefValidName(v); ok {
+				norm := pl.normalizeValid(v[na:nb])
+				if pl.drop != nil && pl.drop(unsafe.String(unsafe.SliceData(norm), len(norm))) {
+					pl.emit(in[last:w])
+					return a.end
+				}
+				// Valid names need no escaping in a path segment.
+				pl.out = append(pl.out, in[last:a.hrefQ.a]...)
+				pl.out = append(pl.out, pl.hrefPrefix...)
+				pl.out = append(pl.out, norm...)
+				pl.emit(slashQuote)
+				return a.hrefQ.b
+			}
+		}
+	}
+	pl.emit(in[last:w])
+	pl.anchorGeneral(in[w:a.start], in, a)
+	return a.end
+}
+
+var slashQuote = []byte{'/', '"'}
+
+// anchorGeneral emits ws and anchor a, rewritten, or drops both.
+func (pl *projectListFilter) anchorGeneral(ws, in []byte, a listAnchor) {
 	var name string
 	rewrite := false
 	if a.href.a >= 0 {
@@ -370,14 +634,8 @@ func (pl *projectListFilter) anchor(ws, in []byte, a listAnchor) {
 		name = strings.TrimSpace(html.UnescapeString(string(in[a.tagEnd:a.textEnd])))
 	}
 	norm := NormalizeName(name)
-	if pl.drop != nil && norm != "" {
-		keep := norm
-		if rewrite && norm == name {
-			keep = strings.Clone(norm) // still points into the buffer
-		}
-		if pl.drop(keep) {
-			return
-		}
+	if pl.drop != nil && norm != "" && pl.drop(norm) {
+		return
 	}
 	if a.href.a >= 0 && !validProjectName(name) {
 		// A link that names no project could lead anywhere (another host,
@@ -390,9 +648,7 @@ func (pl *projectListFilter) anchor(ws, in []byte, a listAnchor) {
 		return
 	}
 	pl.emit(in[a.start:a.hrefQ.a])
-	pl.out = append(pl.out, '"')
-	pl.out = appendHTMLEscaped(pl.out, pl.prefix)
-	pl.out = append(pl.out, "/simple/"...)
+	pl.out = append(pl.out, pl.hrefPrefix...)
 	pl.out = append(pl.out, EscapeSegment(norm)...)
 	pl.out = append(pl.out, '/', '"')
 	pl.emit(in[a.hrefQ.b:a.end])
@@ -516,11 +772,7 @@ outer:
 					st.elements++
 					elem := in[i:end]
 					name, _ := jsonElementName(unsafe.String(unsafe.SliceData(elem), len(elem)))
-					norm := NormalizeName(name)
-					if norm == name {
-						// name points into the write buffer: drop may keep it.
-						norm = strings.Clone(norm)
-					}
+					norm := pl.normalizeName(name)
 					if norm == "" || !pl.drop(norm) {
 						if st.kept == 0 {
 							pl.emit(st.lead)
@@ -547,6 +799,10 @@ func jsonElementEnd(in []byte, i int) (int, bool) {
 	inStr, esc := false, false
 	for j := i; j < len(in); j++ {
 		c := in[j]
+		if !jsonElementByte[c] {
+			esc = false
+			continue
+		}
 		if inStr {
 			switch {
 			case esc:
@@ -572,6 +828,9 @@ func jsonElementEnd(in []byte, i int) (int, bool) {
 	}
 	return 0, false
 }
+
+// jsonElementByte marks the bytes jsonElementEnd looks at.
+var jsonElementByte = [256]bool{'"': true, '\\': true, '{': true, '}': true, '[': true, ']': true}
 
 // jsonElementName returns the "name" string of a project list element; the
 // result may point into elem.
