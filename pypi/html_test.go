@@ -423,3 +423,33 @@ func TestHasControlOrSpace(t *testing.T) {
 		}
 	}
 }
+
+// TestAmbiguousRefs: only complete references are read alike by HTML5
+// attribute decoding and Python's html.unescape (pip).
+func TestAmbiguousRefs(t *testing.T) {
+	for s, want := range map[string]bool{
+		"/x/demo-1.0.tar.gz":                false,
+		"/x/demo-1.0.tar.gz?a=1&amp;b=2":    false,
+		"/x/demo&#45;1.0.tar.gz":            false,
+		"/x/demo&#x2D;1.0.tar.gz":           false,
+		"/x/demo&hyphen;1.0.tar.gz":         false, // a whole HTML5 name
+		"/x/demo&NotEqualTilde;1.0.tar.gz":  false,
+		"&gty;":                             true, // "&gt" + "y;" to Python, kept by HTML5
+		"&ampx;":                            true,
+		"&notit;":                           true,
+		"&notit":                            true,
+		"&amp":                              true,
+		"& x":                               true,
+		"&;":                                true,
+		"&#;":                               true,
+		"&#65y;":                            true,
+		"&#xfg;":                            true,
+		"&#x;":                              true,
+		"&#65":                              true,
+		"/x/demo-1.0.tar.gz#sha256=ab&amp;": false,
+	} {
+		if got := ambiguousRefs(s); got != want {
+			t.Errorf("ambiguousRefs(%q) = %v, want %v", s, got, want)
+		}
+	}
+}

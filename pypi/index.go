@@ -333,8 +333,11 @@ func (u *unescaper) unescape(s string) string {
 }
 
 // ambiguousRefs reports whether s contains an '&' that does not start a
-// ';'-terminated character reference. HTML5 attribute decoding and Python's
-// html.unescape treat such legacy references differently.
+// complete, ';'-terminated character reference: a decimal or hexadecimal
+// one, or the exact name of an HTML5 entity. HTML5 attribute decoding and
+// Python's html.unescape (pip) treat the others differently: "&gty;" stays
+// as it is in an HTML5 attribute but is ">y;" to Python, which decodes the
+// longest legacy entity prefix ("&gt") of any name.
 func ambiguousRefs(s string) bool {
 	for {
 		k := strings.IndexByte(s, '&')
@@ -342,21 +345,43 @@ func ambiguousRefs(s string) bool {
 			return false
 		}
 		s = s[k+1:]
-		n := 0
 		if len(s) > 0 && s[0] == '#' {
-			n = 1
-			if len(s) > 1 && (s[1] == 'x' || s[1] == 'X') {
+			n := 1
+			hex := len(s) > 1 && (s[1] == 'x' || s[1] == 'X')
+			if hex {
 				n = 2
 			}
+			m := n
+			for m < len(s) && (isDigit(s[m]) || hex && isHex(s[m])) {
+				m++
+			}
+			if m == n || m >= len(s) || s[m] != ';' {
+				return true
+			}
+			continue
 		}
-		m := n
+		m := 0
 		for m < len(s) && isAlnum(s[m]) {
 			m++
 		}
-		if m == n || m >= len(s) || s[m] != ';' {
+		if m == 0 || m >= len(s) || s[m] != ';' || !entityName(s[:m]) {
 			return true
 		}
 	}
+}
+
+// entityName reports whether name+";" is an HTML5 named character
+// reference in full (not only a prefix of it that is a legacy entity).
+func entityName(name string) bool {
+	switch name {
+	case "amp", "lt", "gt", "quot", "apos", "semi":
+		return true
+	}
+	// UnescapeString decodes the whole reference, or only a legacy prefix
+	// of the name followed by the rest and ";", or nothing: only a whole
+	// reference leaves no trailing ';' (&semi; is handled above).
+	r := "&" + name + ";"
+	return !strings.HasSuffix(html.UnescapeString(r), ";")
 }
 
 // parseUploadTime parses "yyyy-mm-ddThh:mm:ss[.ffffff]Z" without
