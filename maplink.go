@@ -54,6 +54,47 @@ func (t *linkTable) mapFast(prefix, href string) (string, bool) {
 	return "", false
 }
 
+// splitFast is mapFast without building the link: when ok, the mapped link
+// is prefix + t.entries[entry].prefix + href[cut:]. An href ending in an
+// empty fragment ("...#") is left to mapFast, which drops the '#'.
+func (t *linkTable) splitFast(href string) (entry, cut int, ok bool) {
+	var rest string
+	switch {
+	case strings.HasPrefix(href, "https://"):
+		rest = href[len("https://"):]
+	case strings.HasPrefix(href, "http://"):
+		rest = href[len("http://"):]
+	default:
+		return 0, 0, false
+	}
+	slash := strings.IndexByte(rest, '/')
+	if slash <= 0 {
+		return 0, 0, false
+	}
+	for i := 0; i < slash; i++ {
+		if c := rest[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':') {
+			return 0, 0, false
+		}
+	}
+	originLen := len(href) - len(rest) + slash
+	origin := href[:originLen]
+	path, frag, hasFrag := strings.Cut(rest[slash:], "#")
+	if !plainPath(path) || hasFrag && (frag == "" || !plainFragment(frag)) {
+		return 0, 0, false
+	}
+	for i := range t.entries {
+		e := &t.entries[i]
+		if e.origin != origin || len(path) <= len(e.path) || path[len(e.path)] != '/' || !strings.HasPrefix(path, e.path) {
+			continue
+		}
+		if e.needs != "" && !strings.HasPrefix(path[len(e.path):], e.needs) {
+			continue
+		}
+		return i, originLen + len(e.path), true
+	}
+	return 0, 0, false
+}
+
 // plainPath reports whether p is a path url.Parse keeps unchanged and
 // ResolveReference does not rewrite: letters, digits, "-._~+!=,@:" and
 // "/", no "%" (escapes may be re-encoded) and no "." or ".." segment.

@@ -86,7 +86,7 @@ func TestMapFastAgrees(t *testing.T) {
 	for _, p := range pagegen.NewProject(7, "demo", 20, 3).Files {
 		hrefs = append(hrefs, strings.Replace(p.URL, "https://files.pythonhosted.org", "https://files.example.org", 1)+"#sha256="+p.Sha256)
 	}
-	fast := 0
+	fast, split := 0, 0
 	for _, h := range hrefs {
 		want, wantOK := slowMapLink(m, h)
 		got, gotOK := m.MapLink(h)
@@ -96,6 +96,16 @@ func TestMapFastAgrees(t *testing.T) {
 		if _, ok := m.table.mapFast(m.prefix, h); ok {
 			fast++
 		}
+		// SplitLink, when it answers, gives the same link without building it.
+		if head, cut, ok := m.SplitLink(h); ok {
+			if !wantOK || head+h[cut:] != want {
+				t.Errorf("SplitLink(%q) = %q + %q; general path gives %q, %v", h, head, h[cut:], want, wantOK)
+			}
+			split++
+		}
+	}
+	if split < 60+4 {
+		t.Errorf("only %d of %d hrefs took the split path", split, len(hrefs))
 	}
 	// The generated page's links and the plain ones above take the fast path.
 	if fast < 60+5 {

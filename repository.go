@@ -286,6 +286,25 @@ type pageMapper struct {
 	table  *linkTable
 	page   *url.URL
 	prefix string // proxy prefix: [stripped]/<repo>[/<b64>]
+	// heads[i] is prefix + table.entries[i].prefix, made on first use.
+	heads []string
+}
+
+// SplitLink is the pypi.LinkSplitter fast path of MapLink: the common
+// absolute file URL maps to a head shared by every link of the entry plus
+// the href's own tail, so no string is built per link.
+func (m *pageMapper) SplitLink(href string) (string, int, bool) {
+	i, cut, ok := m.table.splitFast(href)
+	if !ok {
+		return "", 0, false
+	}
+	if m.heads == nil {
+		m.heads = make([]string, len(m.table.entries))
+	}
+	if m.heads[i] == "" {
+		m.heads[i] = m.prefix + m.table.entries[i].prefix
+	}
+	return m.heads[i], cut, true
 }
 
 // MapLink maps an href from an upstream page to a proxy link.

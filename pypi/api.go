@@ -151,3 +151,11 @@ const (
 type LinkMapper interface {
 	MapLink(href string) (string, bool)
 }
+
+// LinkSplitter is an optional fast path of a LinkMapper: when SplitLink
+// reports ok, the mapped link is head + href[cut:] (what MapLink would
+// return), and the renderers write it without building the string (a page
+// has thousands of links). When it reports false, MapLink decides.
+type LinkSplitter interface {
+	SplitLink(href string) (head string, cut int, ok bool)
+}

@@ -545,7 +545,7 @@ func (ix *Index) renderHTML(dst []byte, edits []Edit, links LinkMapper) ([]byte,
 			}
 			pos = end
 		case Keep:
-			if link == f.URL {
+			if link.same(f.URL) {
 				continue
 			}
 			dst = append(dst, s[pos:f.hrefStart]...)
@@ -554,7 +554,7 @@ func (ix *Index) renderHTML(dst []byte, edits []Edit, links LinkMapper) ([]byte,
 		case Mark:
 			var ops [4]htmlOp
 			n := 0
-			if link != f.URL {
+			if !link.same(f.URL) {
 				ops[n] = htmlOp{f.hrefStart, f.hrefEnd, opHref}
 				n++
 			}
@@ -599,12 +599,13 @@ func (ix *Index) renderHTML(dst []byte, edits []Edit, links LinkMapper) ([]byte,
 	return append(dst, s[pos:]...), nil
 }
 
-func appendHrefValue(dst []byte, link string, bare bool) []byte {
+func appendHrefValue(dst []byte, link mappedLink, bare bool) []byte {
 	if bare {
 		dst = append(dst, '=')
 	}
 	dst = append(dst, '"')
-	dst = appendHTMLEscaped(dst, link)
+	dst = appendHTMLEscaped(dst, link.head)
+	dst = appendHTMLEscaped(dst, link.tail)
 	return append(dst, '"')
 }
 

@@ -188,27 +188,39 @@ func (ix *Index) Render(dst []byte, edits []Edit, links LinkMapper) ([]byte, err
 	return ix.renderHTML(dst, edits, links)
 }
 
+// mappedLink is a file's link after mapping: head + tail.
+type mappedLink struct{ head, tail string }
+
+// same reports whether the mapped link is url itself.
+func (m mappedLink) same(url string) bool {
+	return len(m.head)+len(m.tail) == len(url) && strings.HasPrefix(url, m.head) && strings.HasSuffix(url, m.tail)
+}
+
 // decide returns the effective action and mapped link for file i.
-func decide(f *IndexFile, i int, edits []Edit, links LinkMapper) (Edit, string) {
+func decide(f *IndexFile, i int, edits []Edit, links LinkMapper) (Edit, mappedLink) {
 	e := Edit{Action: Keep}
 	if i < len(edits) {
 		e = edits[i]
 	}
 	if e.Action == Remove {
-		return e, ""
+		return e, mappedLink{}
 	}
 	if e.Action != Keep && e.Action != Mark {
-		return Edit{Action: Remove}, ""
+		return Edit{Action: Remove}, mappedLink{}
 	}
-	link := f.URL
-	if links != nil {
-		var ok bool
-		link, ok = links.MapLink(f.URL)
-		if !ok {
-			return Edit{Action: Remove}, ""
+	if links == nil {
+		return e, mappedLink{tail: f.URL}
+	}
+	if sp, ok := links.(LinkSplitter); ok {
+		if head, cut, ok := sp.SplitLink(f.URL); ok && cut >= 0 && cut <= len(f.URL) {
+			return e, mappedLink{head: head, tail: f.URL[cut:]}
 		}
 	}
-	return e, link
+	link, ok := links.MapLink(f.URL)
+	if !ok {
+		return Edit{Action: Remove}, mappedLink{}
+	}
+	return e, mappedLink{head: link}
 }
 
 // linkFilename returns the file name a client derives from a link (pip:

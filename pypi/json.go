@@ -693,7 +693,7 @@ func (p *jsonParser) fileCheck(f *IndexFile) {
 
 type decision struct {
 	e    Edit
-	link string
+	link mappedLink
 }
 
 func (ix *Index) renderJSON(dst []byte, edits []Edit, links LinkMapper) ([]byte, error) {
@@ -769,12 +769,12 @@ const (
 
 func (ix *Index) renderFileJSON(dst []byte, f *IndexFile, d *decision) []byte {
 	s := ix.s
-	if d.e.Action == Keep && d.link == f.URL {
+	if d.e.Action == Keep && d.link.same(f.URL) {
 		return append(dst, s[f.start:f.end]...)
 	}
 	var ops [6]htmlOp
 	n := 0
-	if d.link != f.URL {
+	if !d.link.same(f.URL) {
 		ops[n] = htmlOp{f.hrefStart, f.hrefEnd, jopURL}
 		n++
 	}
@@ -802,7 +802,7 @@ func (ix *Index) renderFileJSON(dst []byte, f *IndexFile, d *decision) []byte {
 		dst = append(dst, s[pos:op.a]...)
 		switch op.kind {
 		case jopURL:
-			dst = appendJSONString(dst, d.link)
+			dst = appendJSONString2(dst, d.link.head, d.link.tail)
 		case jopInsertYanked:
 			if f.sep.a >= 0 {
 				dst = append(dst, s[f.sep.a:f.sep.b]...)
@@ -833,8 +833,24 @@ func appendYankedValue(dst []byte, reason string) []byte {
 
 // appendJSONString appends s as a JSON string literal.
 func appendJSONString(dst []byte, s string) []byte {
-	const hexd = "0123456789abcdef"
 	dst = append(dst, '"')
+	dst = appendJSONEscaped(dst, s)
+	return append(dst, '"')
+}
+
+// appendJSONString2 appends the JSON string of a + b.
+func appendJSONString2(dst []byte, a, b string) []byte {
+	dst = append(dst, '"')
+	dst = appendJSONEscaped(dst, a)
+	dst = appendJSONEscaped(dst, b)
+	return append(dst, '"')
+}
+
+// appendJSONEscaped appends s escaped for the inside of a JSON string.
+// Bytes >= 0x80 are copied as they are, so a split between two calls
+// anywhere gives the same bytes as one call.
+func appendJSONEscaped(dst []byte, s string) []byte {
+	const hexd = "0123456789abcdef"
 	last := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -856,8 +872,7 @@ func appendJSONString(dst []byte, s string) []byte {
 		}
 		last = i + 1
 	}
-	dst = append(dst, s[last:]...)
-	return append(dst, '"')
+	return append(dst, s[last:]...)
 }
 
 // versionDrops reports which "versions" elements to drop: those with at
