@@ -393,7 +393,7 @@ func (f *Feed) downloadZip(ctx context.Context, s *sourceState, conditional bool
 	if err := tmp.Close(); err != nil {
 		return nil, false, fmt.Errorf("intel: %w", err)
 	}
-	list, err := loadZipFile(ctx, tmp.Name(), s.cfg.Location, parse, suffixes)
+	list, err := loadZipFile(ctx, tmp.Name(), s.cfg.Location, parse, suffixes, 0)
 	if err != nil {
 		return nil, false, err
 	}

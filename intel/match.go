@@ -1,6 +1,7 @@
 package intel
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -87,7 +88,7 @@ func compileAffectedFrom(a *Affected, parsed []*pver, res versionResolver) compi
 				ca.odd = append(ca.odd, p.canon)
 			}
 		}
-		sort.Slice(vs, func(i, j int) bool { return vs[i].eq < vs[j].eq })
+		slices.SortFunc(vs, func(a, b *pver) int { return strings.Compare(a.eq, b.eq) })
 		out := vs[:0]
 		for i, p := range vs {
 			if i == 0 || p.eq != vs[i-1].eq {

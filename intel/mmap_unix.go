@@ -3,7 +3,6 @@
 package intel
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -25,7 +24,7 @@ func openZipBytes(path string) (r io.ReaderAt, size int64, closeFn func() error,
 	}
 	size = st.Size()
 	if size == 0 {
-		return bytes.NewReader(nil), 0, func() error { return nil }, nil
+		return memReaderAt(nil), 0, func() error { return nil }, nil
 	}
 	if size != int64(int(size)) {
 		return nil, 0, nil, fmt.Errorf("%s: too large to map", path)
@@ -34,5 +33,5 @@ func openZipBytes(path string) (r io.ReaderAt, size int64, closeFn func() error,
 	if err != nil {
 		return nil, 0, nil, err
 	}
-	return bytes.NewReader(data), size, func() error { return syscall.Munmap(data) }, nil
+	return memReaderAt(data), size, func() error { return syscall.Munmap(data) }, nil
 }

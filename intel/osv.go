@@ -41,6 +41,13 @@ type osvAffected struct {
 	Ranges           []osvRange    `json:"ranges" yaml:"ranges"`
 	Versions         []string      `json:"versions" yaml:"versions"`
 	DatabaseSpecific osvDBSpecific `json:"database_specific" yaml:"database_specific"`
+
+	// Set by decodeOSVFast, which resolves the versions as it reads them:
+	// Versions then holds the trimmed, non-empty versions (interned text)
+	// and pvers their parses; nraw is the length of the JSON list.
+	resolved bool
+	nraw     int
+	pvers    []*pver
 }
 
 type osvRange struct {
@@ -200,6 +207,17 @@ func ParseOSV(data []byte, source string) (*Vuln, error) {
 
 func parseOSV(data []byte, source string, res versionResolver) (*Vuln, error) {
 	var r osvRecord
+	if !decodeOSVFast(data, &r, res) {
+		return parseOSVGeneral(data, source, res)
+	}
+	return r.toVuln(source, res)
+}
+
+// parseOSVGeneral decodes a record with the JSON v2 implementation: every
+// record the fast path declines, and the reference the fast path is
+// tested against.
+func parseOSVGeneral(data []byte, source string, res versionResolver) (*Vuln, error) {
+	var r osvRecord
 	if err := jsonv2.Unmarshal(data, &r, osvJSONOptions); err != nil {
 		return nil, fmt.Errorf("intel: %s: invalid OSV JSON: %w", source, err)
 	}
@@ -291,7 +309,21 @@ func (r *osvRecord) toVuln(source string, res versionResolver) (*Vuln, error) {
 			continue
 		}
 		aff := Affected{Name: NormalizeName(a.Package.Name)}
-		if len(a.Versions) > 0 {
+		if a.resolved {
+			if a.nraw > 0 {
+				aff.Versions = a.Versions
+				if aff.Versions == nil {
+					aff.Versions = []string{}
+				}
+				pv := a.pvers
+				if pv == nil {
+					pv = []*pver{}
+				}
+				parsed = append(parsed, pv)
+			} else {
+				parsed = append(parsed, nil)
+			}
+		} else if len(a.Versions) > 0 {
 			aff.Versions = make([]string, 0, len(a.Versions))
 			pv := make([]*pver, 0, len(a.Versions))
 			for _, ver := range a.Versions {

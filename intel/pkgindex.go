@@ -1,6 +1,6 @@
 package intel
 
-import "sort"
+import "slices"
 
 // pkgIndex answers "which records affect this package at version q" with
 // one binary search, whatever the number of records naming the package.
@@ -44,11 +44,21 @@ func buildPkgIndex(recs []*Vuln, entries [][]*compiledAffected) *pkgIndex {
 		pi.linear = true
 		return pi
 	}
-	// collect the versions.
+	// collect the distinct versions (records of one package list the
+	// same ones), in order of first appearance.
+	pos := make(map[*pver]int, 64)
 	var all []*pver
+	add := func(p *pver) {
+		if _, seen := pos[p]; !seen {
+			pos[p] = -1
+			all = append(all, p)
+		}
+	}
 	for i, es := range entries {
 		for _, a := range es {
-			all = append(all, a.versions...)
+			for _, p := range a.versions {
+				add(p)
+			}
 			for _, o := range a.odd {
 				if pi.odd == nil {
 					pi.odd = map[string][]int32{}
@@ -69,24 +79,16 @@ func buildPkgIndex(recs []*Vuln, entries [][]*compiledAffected) *pkgIndex {
 				}
 				for _, e := range r.events {
 					if !e.zero {
-						all = append(all, e.v)
+						add(e.v)
 					}
 				}
-				all = append(all, r.limits...)
+				for _, p := range r.limits {
+					add(p)
+				}
 			}
 		}
 	}
-	// distinct versions first: records of one package list the same ones.
-	pos := make(map[*pver]int, 64)
-	distinct := all[:0]
-	for _, p := range all {
-		if _, seen := pos[p]; !seen {
-			pos[p] = -1
-			distinct = append(distinct, p)
-		}
-	}
-	all = distinct
-	sort.Slice(all, func(i, j int) bool { return compareVersions(all[i], all[j]) < 0 })
+	slices.SortFunc(all, compareVersions)
 	for _, p := range all {
 		if n := len(pi.bounds); n > 0 && compareVersions(pi.bounds[n-1], p) == 0 {
 			pos[p] = n - 1
@@ -102,9 +104,10 @@ func buildPkgIndex(recs []*Vuln, entries [][]*compiledAffected) *pkgIndex {
 		return pi
 	}
 	pi.classes = make([][]int32, nClasses)
-	member := make([][]bool, len(recs))
+	// membership, one row of nClasses per record, in one allocation.
+	member := make([]bool, nClasses*len(recs))
 	for i, es := range entries {
-		m := make([]bool, nClasses)
+		m := member[i*nClasses : (i+1)*nClasses]
 		for _, a := range es {
 			for _, v := range a.versions {
 				m[2*pos[v]+1] = true
@@ -123,21 +126,33 @@ func buildPkgIndex(recs []*Vuln, entries [][]*compiledAffected) *pkgIndex {
 				r.markClasses(pos, m)
 			}
 		}
-		member[i] = m
 	}
-	var prev []int32
+	// the class lists, in one arena; identical neighbours share a list.
+	type span struct{ lo, hi int }
+	spans := make([]span, nClasses)
+	arena := make([]int32, 0, 4*len(recs))
+	prev := span{}
 	for c := 0; c < nClasses; c++ {
-		var list []int32
-		for i := range recs {
-			if member[i][c] {
-				list = append(list, int32(i))
+		lo := len(arena)
+		for i, k := 0, c; i < len(recs); i, k = i+1, k+nClasses {
+			if member[k] {
+				arena = append(arena, int32(i))
 			}
 		}
-		if equalInt32(list, prev) {
-			list = prev // share identical neighbours
+		cur := span{lo, len(arena)}
+		if slices.Equal(arena[cur.lo:cur.hi], arena[prev.lo:prev.hi]) {
+			arena = arena[:lo]
+			cur = prev
 		}
-		pi.classes[c] = list
-		prev = list
+		spans[c] = cur
+		prev = cur
+	}
+	lists := make([]int32, len(arena))
+	copy(lists, arena)
+	for c, sp := range spans {
+		if sp.hi > sp.lo {
+			pi.classes[c] = lists[sp.lo:sp.hi:sp.hi]
+		}
 	}
 	return pi
 }
@@ -189,18 +204,6 @@ func (r *compiledRange) markClasses(pos map[*pver]int, m []bool) {
 		}
 		state = after
 	}
-}
-
-func equalInt32(a, b []int32) bool {
-	if len(a) != len(b) || a == nil != (b == nil) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // affecting returns the records affecting version q.

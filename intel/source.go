@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // parseFunc decodes one record file.
@@ -58,6 +59,12 @@ type recordFile struct {
 // or invalid record fails the whole load, so that a damaged source never
 // replaces good data.
 func LoadPath(ctx context.Context, kind, path string) ([]*Vuln, error) {
+	return loadPath(ctx, kind, path, 0)
+}
+
+// loadPath is LoadPath with a number of parsing goroutines (0: one per
+// CPU); the result does not depend on it.
+func loadPath(ctx context.Context, kind, path string, workers int) ([]*Vuln, error) {
 	parse, suffixes, err := kindFormat(kind)
 	if err != nil {
 		return nil, err
@@ -67,7 +74,7 @@ func LoadPath(ctx context.Context, kind, path string) ([]*Vuln, error) {
 		return nil, fmt.Errorf("intel: %w", err)
 	}
 	if st.IsDir() {
-		return loadDir(ctx, path, parse, suffixes)
+		return loadDir(ctx, path, parse, suffixes, workers)
 	}
 	if hasSuffixFold(path, suffixes) {
 		b, err := os.ReadFile(path)
@@ -80,10 +87,10 @@ func LoadPath(ctx context.Context, kind, path string) ([]*Vuln, error) {
 		}
 		return keepPyPI([]*Vuln{v}), nil
 	}
-	return loadZipFile(ctx, path, path, parse, suffixes)
+	return loadZipFile(ctx, path, path, parse, suffixes, workers)
 }
 
-func loadDir(ctx context.Context, dir string, parse parseFunc, suffixes []string) ([]*Vuln, error) {
+func loadDir(ctx context.Context, dir string, parse parseFunc, suffixes []string, workers int) ([]*Vuln, error) {
 	var files []recordFile
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -99,11 +106,11 @@ func loadDir(ctx context.Context, dir string, parse parseFunc, suffixes []string
 	if err != nil {
 		return nil, fmt.Errorf("intel: %w", err)
 	}
-	return parseFiles(ctx, files, parse, dir)
+	return parseFiles(ctx, files, parse, dir, workers)
 }
 
 // loadZipFile reads a zip from disk; source names the records' origin.
-func loadZipFile(ctx context.Context, path, source string, parse parseFunc, suffixes []string) ([]*Vuln, error) {
+func loadZipFile(ctx context.Context, path, source string, parse parseFunc, suffixes []string, workers int) ([]*Vuln, error) {
 	ra, size, closeFn, err := openZipBytes(path)
 	if err != nil {
 		return nil, fmt.Errorf("intel: %s: %w", source, err)
@@ -114,10 +121,10 @@ func loadZipFile(ctx context.Context, path, source string, parse parseFunc, suff
 		return nil, fmt.Errorf("intel: %s: not a readable zip: %w", source, err)
 	}
 	useFastInflate(zr)
-	return parseZip(ctx, zr, source, parse, suffixes)
+	return parseZip(ctx, zr, source, parse, suffixes, workers)
 }
 
-func parseZip(ctx context.Context, zr *zip.Reader, source string, parse parseFunc, suffixes []string) ([]*Vuln, error) {
+func parseZip(ctx context.Context, zr *zip.Reader, source string, parse parseFunc, suffixes []string, workers int) ([]*Vuln, error) {
 	var files []recordFile
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() || !hasSuffixFold(f.Name, suffixes) {
@@ -129,43 +136,64 @@ func parseZip(ctx context.Context, zr *zip.Reader, source string, parse parseFun
 	if len(files) == 0 {
 		return nil, fmt.Errorf("intel: %s: zip holds no %s records", source, strings.Join(suffixes, "/"))
 	}
-	return parseFiles(ctx, files, parse, source)
+	return parseFiles(ctx, files, parse, source, workers)
 }
 
 // maxRecordSize bounds one record file (osv.dev's largest are ~2 MB).
 const maxRecordSize = 64 << 20
 
-// parseFiles decodes files concurrently (one worker per CPU) and returns
-// the PyPI records in file order. The first error stops the work.
-func parseFiles(ctx context.Context, files []recordFile, parse parseFunc, source string) ([]*Vuln, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+// parseFiles decodes files on workers goroutines (0: one per CPU) and
+// returns the PyPI records in file order. Workers take the files in order;
+// the first failing file (in file order, so the error is the one a
+// sequential load reports) stops the work on the files after it.
+func parseFiles(ctx context.Context, files []recordFile, parse parseFunc, source string, workers int) ([]*Vuln, error) {
 	results := make([]*Vuln, len(files))
-	workers := runtime.GOMAXPROCS(0)
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
 	if workers > len(files) {
 		workers = len(files)
 	}
+	errs := make([]error, len(files))
 	var (
-		wg       sync.WaitGroup
-		errOnce  sync.Once
-		firstErr error
-		next     = make(chan int)
+		wg   sync.WaitGroup
+		next atomic.Int64 // the next file to take
+		// the lowest index of a failed file (len(files): none so far);
+		// files after it are skipped.
+		failed atomic.Int64
 	)
-	fail := func(err error) {
-		errOnce.Do(func() { firstErr = err; cancel() })
+	failed.Store(int64(len(files)))
+	fail := func(i int, err error) {
+		errs[i] = err
+		for {
+			cur := failed.Load()
+			if int64(i) >= cur || failed.CompareAndSwap(cur, int64(i)) {
+				return
+			}
+		}
 	}
+	done := ctx.Done()
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var buf bytes.Buffer
-			res := localVersions{}
-			for i := range next {
+			res := newLocalVersions()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(files) || int64(i) > failed.Load() {
+					return
+				}
+				select {
+				case <-done:
+					return
+				default:
+				}
 				f := files[i]
 				buf.Reset()
 				rc, err := f.open()
 				if err != nil {
-					fail(fmt.Errorf("intel: %s: %s: %w", source, f.name, err))
+					fail(i, fmt.Errorf("intel: %s: %s: %w", source, f.name, err))
 					continue
 				}
 				if f.size > 0 && f.size < maxRecordSize {
@@ -177,30 +205,21 @@ func parseFiles(ctx context.Context, files []recordFile, parse parseFunc, source
 					err = errors.New("record too large")
 				}
 				if err != nil {
-					fail(fmt.Errorf("intel: %s: %s: %w", source, f.name, err))
+					fail(i, fmt.Errorf("intel: %s: %s: %w", source, f.name, err))
 					continue
 				}
 				v, err := parse(buf.Bytes(), source, res)
 				if err != nil {
-					fail(fmt.Errorf("%s: %w", f.name, err))
+					fail(i, fmt.Errorf("%s: %w", f.name, err))
 					continue
 				}
 				results[i] = v
 			}
 		}()
 	}
-feed:
-	for i := range files {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
 	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if i := failed.Load(); i < int64(len(files)) {
+		return nil, errs[i]
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -79,6 +79,9 @@ func init() { currentVerCache.Store(&verCache{}) }
 // versionResolver maps version text to its interned parse.
 type versionResolver interface {
 	version(s string) *pver
+	// versionBytes resolves b and returns a string equal to b that can be
+	// kept: the interned text when there is one.
+	versionBytes(b []byte) (*pver, string)
 }
 
 // globalVersions resolves through the process-wide cache.
@@ -86,20 +89,58 @@ type globalVersions struct{}
 
 func (globalVersions) version(s string) *pver { return parseVersion(s) }
 
+func (globalVersions) versionBytes(b []byte) (*pver, string) {
+	s := string(b)
+	p := parseVersion(s)
+	if p.canon == s {
+		s = p.canon
+	}
+	return p, s
+}
+
 // localVersions is a single-goroutine cache in front of the process-wide
 // one, used while loading (the same version strings repeat across
-// thousands of records, and a plain map is cheaper than sync.Map).
-type localVersions map[string]*pver
+// thousands of records, and a plain map is cheaper than sync.Map). It also
+// carries the worker's reusable OSV decoder buffers.
+type localVersions struct {
+	m   map[string]localVersion
+	dec osvDecoder
+}
 
-func (l localVersions) version(s string) *pver {
-	if p, ok := l[s]; ok {
-		return p
+type localVersion struct {
+	p   *pver
+	raw string // the map key: the text resolved (canon when equal)
+}
+
+func newLocalVersions() *localVersions {
+	return &localVersions{m: make(map[string]localVersion, 1024)}
+}
+
+func (l *localVersions) version(s string) *pver {
+	if e, ok := l.m[s]; ok {
+		return e.p
 	}
 	p := parseVersion(s)
-	if len(l) < verCacheMax {
-		l[p.rawKey(s)] = p
+	if len(l.m) < verCacheMax {
+		k := p.rawKey(s)
+		l.m[k] = localVersion{p, k}
 	}
 	return p
+}
+
+func (l *localVersions) versionBytes(b []byte) (*pver, string) {
+	if e, ok := l.m[string(b)]; ok { // no allocation for the lookup
+		return e.p, e.raw
+	}
+	s := string(b)
+	p := parseVersion(s)
+	if p.canon == s {
+		s = p.canon
+	}
+	if len(l.m) < verCacheMax {
+		l.m[s] = localVersion{p, s}
+	}
+	return p, s
 }
 
 // parseVersion returns the interned parse of s.
