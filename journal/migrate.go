@@ -98,7 +98,32 @@ func migrationsFor(d dialect) []migration {
 	}
 	return []migration{
 		{version: 1, name: "requests and first_triggers", stmts: v1},
+		{version: 2, name: "partial repository manager indexes", stmts: partialRMIndexes(d)},
 	}
+}
+
+// partialRMIndexes (migration 2) rebuilds the two repository-manager
+// indexes without the rows that have no value: a proxy not behind a
+// repository manager records none, and every index entry costs each insert.
+// A RepoManager filter never matches "" and its query repeats the index's
+// condition (filterConds), so both databases still use these indexes;
+// an older build opening a migrated database gets correct but slower
+// RepoManager queries.
+func partialRMIndexes(d dialect) []string {
+	var stmts []string
+	for _, ix := range []struct{ name, col string }{
+		{"requests_rm_host", "repo_manager_host"},
+		{"requests_rm_name", "repo_name"},
+	} {
+		cols := ix.col + ", ts, id"
+		if d.name == DriverSQLite {
+			cols = ix.col + ", ts" // the rowid (= id) ends every SQLite index
+		}
+		stmts = append(stmts,
+			`DROP INDEX `+ix.name,
+			`CREATE INDEX `+ix.name+` ON requests (`+cols+`) WHERE `+ix.col+` <> ''`)
+	}
+	return stmts
 }
 
 // pgMigrationLock is the pg_advisory_xact_lock key serializing migrations of

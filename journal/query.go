@@ -91,16 +91,24 @@ func (s *sqlStore) filterConds(f Filter, rm rmColumn, a *sqlArgs) []string {
 			conds = append(conds, col+" = "+a.add(v))
 		}
 	}
+	// The repository-manager indexes are partial (no rows with ""): the
+	// query repeats their condition so that the planner may use them; it
+	// does not change the result, since the value is never "".
+	rmEq := func(col, v string) {
+		if v != "" {
+			conds = append(conds, col+" = "+a.add(v), col+" <> ''")
+		}
+	}
 	eq("package", f.Package)
 	eq("repository", f.Repository)
 	switch rm {
 	case rmHost:
-		eq("repo_manager_host", f.RepoManager)
+		rmEq("repo_manager_host", f.RepoManager)
 	case rmName:
-		eq("repo_name", f.RepoManager)
+		rmEq("repo_name", f.RepoManager)
 	case rmBoth:
-		eq("repo_manager_host", f.RepoManager)
-		eq("repo_name", f.RepoManager)
+		rmEq("repo_manager_host", f.RepoManager)
+		rmEq("repo_name", f.RepoManager)
 	}
 	otherEq := len(conds) > 0 || f.Mode != "" || f.Operation != "" || f.Initiator != ""
 	switch {

@@ -93,6 +93,13 @@ func openSQLiteOnce(ctx context.Context, path string) (Store, error) {
 	// Refresh planner statistics cheaply (bounded work, only when useful).
 	_, _ = w.ExecContext(ctx, "PRAGMA analysis_limit=1000")
 	_, _ = w.ExecContext(ctx, "PRAGMA optimize=0x10002")
+	if s.insMany, err = w.PrepareContext(ctx, s.insertSQL(sqliteInsertRows)); err == nil {
+		s.insOne, err = w.PrepareContext(ctx, s.insertSQL(1))
+	}
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("journal: sqlite: prepare insert: %w", err)
+	}
 	if memory {
 		return s, nil
 	}
