@@ -1,11 +1,9 @@
 package intel
 
 import (
-	"archive/zip"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -42,26 +40,7 @@ func refLoad(t *testing.T, path string) []*Vuln {
 		}
 		return keepPyPI(out)
 	}
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
-	for _, f := range zr.File {
-		if f.FileInfo().IsDir() || !strings.HasSuffix(strings.ToLower(f.Name), ".json") {
-			continue
-		}
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		add(f.Name, b)
-	}
+	eachZipEntry(t, path, func(name string) bool { return strings.HasSuffix(strings.ToLower(name), ".json") }, add)
 	return keepPyPI(out)
 }
 

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,24 +16,10 @@ import (
 // realRecords returns the raw JSON of the PyPA zip's records by id.
 func realRecords(t testing.TB) map[string][]byte {
 	t.Helper()
-	zr, err := zip.OpenReader(filepath.Join(sharedOSV(t), "pypa-advisories.zip"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer zr.Close()
 	out := map[string][]byte{}
-	for _, f := range zr.File {
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[strings.TrimSuffix(filepath.Base(f.Name), ".json")] = b
-	}
+	eachZipEntry(t, filepath.Join(sharedOSV(t), "pypa-advisories.zip"), nil, func(name string, b []byte) {
+		out[strings.TrimSuffix(filepath.Base(name), ".json")] = b
+	})
 	return out
 }
 
