@@ -12,52 +12,34 @@ import "strings"
 // segments to resolve, nothing to escape or unescape differently) and the
 // origin needs no case folding. TestMapFastAgrees checks the agreement.
 func (t *linkTable) mapFast(prefix, href string) (string, bool) {
-	var rest string
-	switch {
-	case strings.HasPrefix(href, "https://"):
-		rest = href[len("https://"):]
-	case strings.HasPrefix(href, "http://"):
-		rest = href[len("http://"):]
-	default:
+	i, _, path, frag, ok := t.fastEntry(href)
+	if !ok {
 		return "", false
 	}
-	slash := strings.IndexByte(rest, '/')
-	if slash <= 0 {
-		return "", false
+	e := &t.entries[i]
+	tail := path[len(e.path):]
+	if frag != "" {
+		return prefix + e.prefix + tail + "#" + frag, true
 	}
-	for i := 0; i < slash; i++ {
-		if c := rest[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':') {
-			return "", false
-		}
-	}
-	origin := href[:len(href)-len(rest)+slash]
-	path, frag, hasFrag := strings.Cut(rest[slash:], "#")
-	if !plainPath(path) || hasFrag && !plainFragment(frag) {
-		return "", false
-	}
-	for i := range t.entries {
-		e := &t.entries[i]
-		if e.origin != origin || !strings.HasPrefix(path, e.path+"/") {
-			continue
-		}
-		tail := path[len(e.path):]
-		if e.needs != "" && !strings.HasPrefix(tail, e.needs) {
-			continue
-		}
-		if frag != "" {
-			return prefix + e.prefix + tail + "#" + frag, true
-		}
-		return prefix + e.prefix + tail, true
-	}
-	// No entry: the general path decides (it would not map it either, but
-	// let it be the one to say so).
-	return "", false
+	return prefix + e.prefix + tail, true
 }
 
 // splitFast is mapFast without building the link: when ok, the mapped link
 // is prefix + t.entries[entry].prefix + href[cut:]. An href ending in an
 // empty fragment ("...#") is left to mapFast, which drops the '#'.
 func (t *linkTable) splitFast(href string) (entry, cut int, ok bool) {
+	i, originLen, _, frag, ok := t.fastEntry(href)
+	if !ok || frag == "" && href[len(href)-1] == '#' {
+		return 0, 0, false
+	}
+	return i, originLen + len(t.entries[i].path), true
+}
+
+// fastEntry is the common front of mapFast and splitFast: the table entry
+// a plain absolute href falls under, the length of its origin, and its path
+// and fragment. ok is false for every href the general path must decide
+// (no entry included: let the general path be the one to say so).
+func (t *linkTable) fastEntry(href string) (entry, originLen int, path, frag string, ok bool) {
 	var rest string
 	switch {
 	case strings.HasPrefix(href, "https://"):
@@ -65,22 +47,22 @@ func (t *linkTable) splitFast(href string) (entry, cut int, ok bool) {
 	case strings.HasPrefix(href, "http://"):
 		rest = href[len("http://"):]
 	default:
-		return 0, 0, false
+		return 0, 0, "", "", false
 	}
 	slash := strings.IndexByte(rest, '/')
 	if slash <= 0 {
-		return 0, 0, false
+		return 0, 0, "", "", false
 	}
 	for i := 0; i < slash; i++ {
 		if c := rest[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == ':') {
-			return 0, 0, false
+			return 0, 0, "", "", false
 		}
 	}
-	originLen := len(href) - len(rest) + slash
+	originLen = len(href) - len(rest) + slash
 	origin := href[:originLen]
 	path, frag, hasFrag := strings.Cut(rest[slash:], "#")
-	if !plainPath(path) || hasFrag && (frag == "" || !plainFragment(frag)) {
-		return 0, 0, false
+	if !plainPath(path) || hasFrag && !plainFragment(frag) {
+		return 0, 0, "", "", false
 	}
 	for i := range t.entries {
 		e := &t.entries[i]
@@ -90,9 +72,9 @@ func (t *linkTable) splitFast(href string) (entry, cut int, ok bool) {
 		if e.needs != "" && !strings.HasPrefix(path[len(e.path):], e.needs) {
 			continue
 		}
-		return i, originLen + len(e.path), true
+		return i, originLen, path, frag, true
 	}
-	return 0, 0, false
+	return 0, 0, "", "", false
 }
 
 // plainPath reports whether p is a path url.Parse keeps unchanged and

@@ -28,21 +28,7 @@ func testMapper(t testing.TB) *pageMapper {
 }
 
 // slowMapLink is MapLink without the fast path.
-func slowMapLink(m *pageMapper, href string) (string, bool) {
-	ref, err := url.Parse(strings.TrimSpace(href))
-	if err != nil {
-		return "", false
-	}
-	u := m.page.ResolveReference(ref)
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return "", false
-	}
-	p, ok := m.table.mapURL(u)
-	if !ok {
-		return "", false
-	}
-	return m.prefix + p, true
-}
+func slowMapLink(m *pageMapper, href string) (string, bool) { return m.mapGeneral(href) }
 
 func TestMapFastAgrees(t *testing.T) {
 	m := testMapper(t)

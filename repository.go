@@ -312,6 +312,12 @@ func (m *pageMapper) MapLink(href string) (string, bool) {
 	if s, ok := m.table.mapFast(m.prefix, href); ok {
 		return s, true // maplink.go: the common absolute file URL, same result
 	}
+	return m.mapGeneral(href)
+}
+
+// mapGeneral is MapLink without the fast path: the href resolved against
+// the page with net/url, then mapped through the table.
+func (m *pageMapper) mapGeneral(href string) (string, bool) {
 	ref, err := url.Parse(strings.TrimSpace(href))
 	if err != nil {
 		return "", false

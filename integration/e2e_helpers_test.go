@@ -20,6 +20,7 @@ import (
 
 	"github.com/osaproxy/caddy-osaproxy/integration/fakepypi"
 	"github.com/osaproxy/caddy-osaproxy/internal/clock"
+	"github.com/osaproxy/caddy-osaproxy/internal/testdata"
 	"github.com/osaproxy/caddy-osaproxy/journal"
 )
 
@@ -53,26 +54,8 @@ func proxyURL(path string) string {
 	return fmt.Sprintf("http://localhost:%d%s", e2eHTTPPort, path)
 }
 
-// sharedOSV locates ../shared/osv by walking up from the working directory
-// and fails the test when it is missing: these tests are about real records.
-func sharedOSV(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "osv")
-		if st, err := os.Stat(filepath.Join(cand, "malicious")); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/osv (real OSV records) not found above the working directory; the end-to-end tests need ../shared/osv/malicious and ../shared/osv/pypa-advisories.zip")
-		}
-		dir = parent
-	}
-}
+// sharedOSV is internal/testdata.SharedOSV.
+func sharedOSV(t testing.TB) string { return testdata.SharedOSV(t) }
 
 // e2eGlobal is the global options block every end-to-end config starts with;
 // osa is the body of the osa global option.

@@ -3,34 +3,14 @@ package intel
 import (
 	"archive/zip"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/osaproxy/caddy-osaproxy/internal/testdata"
 )
 
-// sharedOSV locates the shared/osv test data: walking up from the test's
-// working directory, the first "shared/osv" found (this sandbox keeps it
-// at /work/shared; CI checks out ../shared beside the module). A missing
-// directory fails the test: these tests prove behaviour on real data.
-func sharedOSV(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "osv")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/osv not found above the working directory; put the shared data beside the checkout (../shared)")
-		}
-		dir = parent
-	}
-}
+// sharedOSV is internal/testdata.SharedOSV.
+func sharedOSV(t testing.TB) string { return testdata.SharedOSV(t) }
 
 // eachZipEntry calls fn with the name and bytes of every file of a zip
 // whose name passes keep (nil: every file).

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/osaproxy/caddy-osaproxy/intel"
+	"github.com/osaproxy/caddy-osaproxy/internal/testdata"
 )
 
 // testNow is the fixed evaluation instant of the synthetic tests.
@@ -95,28 +96,8 @@ func onePolicy(conds ...ConditionConfig) Config {
 	return Config{Policies: []PolicyConfig{{Name: "P", Blocker: true, Conditions: conds}}}
 }
 
-// sharedOSV locates shared/osv by walking up from the working directory
-// (this sandbox keeps it in /work/shared; a fresh clone has ../shared
-// beside it). A missing directory fails the test: the real-data tests
-// must not be skipped.
-func sharedOSV(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "osv")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("shared/osv not found above %s; put the shared data beside the checkout (../shared)", dir)
-		}
-		dir = parent
-	}
-}
+// sharedOSV is internal/testdata.SharedOSV.
+func sharedOSV(t testing.TB) string { return testdata.SharedOSV(t) }
 
 // loadMalicious parses every record of shared/osv/malicious.
 func loadMalicious(t testing.TB) []*intel.Vuln {

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/osaproxy/caddy-osaproxy/integration/fakepypi"
+	"github.com/osaproxy/caddy-osaproxy/internal/testdata"
 	"github.com/osaproxy/caddy-osaproxy/journal"
 )
 
@@ -58,22 +59,7 @@ func artifactsDir(t *testing.T) string {
 // maliciousOSV locates the real OSV records of malicious packages
 // (shared/osv/malicious above the working directory).
 func maliciousOSV(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		cand := filepath.Join(dir, "shared", "osv", "malicious")
-		if st, err := os.Stat(cand); err == nil && st.IsDir() {
-			return cand
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("shared/osv/malicious (real OSV records) not found above the working directory")
-		}
-		dir = parent
-	}
+	return filepath.Join(testdata.SharedOSV(t), "malicious")
 }
 
 // wheelOnly is a release with one wheel (no sdist, no build tools needed).
