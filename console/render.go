@@ -280,24 +280,9 @@ func repoManager(r journal.Record) string {
 	return r.RepoName
 }
 
-// normalizeName is PEP 503 normalization: lower case, runs of -_. become one -.
-func normalizeName(name string) string {
-	name = strings.TrimSpace(name)
-	var b strings.Builder
-	sep := false
-	for _, r := range name {
-		if r == '-' || r == '_' || r == '.' {
-			if !sep {
-				b.WriteByte('-')
-			}
-			sep = true
-			continue
-		}
-		sep = false
-		b.WriteString(strings.ToLower(string(r)))
-	}
-	return b.String()
-}
+// normalizeName is PEP 503 normalization of what people type (surrounding
+// white space removed), as the intelligence store does it.
+func normalizeName(name string) string { return intel.NormalizeName(name) }
 
 // AffectedSummary renders an affected entry of an intelligence record for
 // people: "name: >=1.0, <1.2; ==2.0.1" (introduced 0 reads "every version").

@@ -1,59 +1,13 @@
 package intel
 
-import "strings"
+import (
+	"strings"
 
-// NormalizeName returns the PEP 503 normalized form of a project name:
-// lower case, with every run of "-", "_" and "." replaced by a single "-".
-// Surrounding white space is removed.
-func NormalizeName(name string) string {
-	if isNormalizedName(name) {
-		return name
-	}
-	name = strings.TrimSpace(name)
-	var b strings.Builder
-	b.Grow(len(name))
-	sep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-' || c == '_' || c == '.':
-			sep = true
-			continue
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		}
-		if sep {
-			b.WriteByte('-')
-			sep = false
-		}
-		b.WriteByte(c)
-	}
-	if sep {
-		b.WriteByte('-')
-	}
-	return b.String()
-}
+	"github.com/osaproxy/caddy-osaproxy/pypi"
+)
 
-// isNormalizedName reports whether name is already in normalized form, so
-// the hot path of a lookup does not allocate.
-func isNormalizedName(name string) bool {
-	if name == "" {
-		return true
-	}
-	prevSep := false
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch {
-		case c == '-':
-			if prevSep {
-				return false
-			}
-			prevSep = true
-			continue
-		case c == '_' || c == '.' || (c >= 'A' && c <= 'Z') || c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			return false
-		}
-		prevSep = false
-	}
-	return true
-}
+// NormalizeName returns the PEP 503 normalized form of a project name as
+// pypi.NormalizeName does (one definition for the protocol, the
+// intelligence and the policies), after removing surrounding white space
+// (OSV records are hand-written).
+func NormalizeName(name string) string { return pypi.NormalizeName(strings.TrimSpace(name)) }

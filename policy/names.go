@@ -1,56 +1,15 @@
 package policy
 
-import "strings"
+import (
+	"strings"
 
-// NormalizeName returns the PEP 503 normalized form of a project name:
-// lower case, every run of "-", "_" and "." replaced by a single "-". It
-// returns name itself (no allocation) when it is already normalized.
-func NormalizeName(name string) string {
-	if isNormalized(name) {
-		return name
-	}
-	var b strings.Builder
-	b.Grow(len(name))
-	sep := false
-	for i := 0; i < len(name); i++ {
-		ch := name[i]
-		switch {
-		case ch == '-' || ch == '_' || ch == '.':
-			sep = true
-			continue
-		case ch >= 'A' && ch <= 'Z':
-			ch += 'a' - 'A'
-		}
-		if sep {
-			b.WriteByte('-')
-			sep = false
-		}
-		b.WriteByte(ch)
-	}
-	if sep {
-		b.WriteByte('-')
-	}
-	return b.String()
-}
+	"github.com/osaproxy/caddy-osaproxy/pypi"
+)
 
-func isNormalized(name string) bool {
-	prevSep := false
-	for i := 0; i < len(name); i++ {
-		ch := name[i]
-		switch {
-		case ch >= 'A' && ch <= 'Z', ch == '_', ch == '.':
-			return false
-		case ch == '-':
-			if prevSep {
-				return false
-			}
-			prevSep = true
-		default:
-			prevSep = false
-		}
-	}
-	return true
-}
+// NormalizeName returns the PEP 503 normalized form of a project name
+// (pypi.NormalizeName: one definition for the protocol, the intelligence
+// and the policies). It returns name itself when it is already normalized.
+func NormalizeName(name string) string { return pypi.NormalizeName(name) }
 
 // nameMatcher matches normalized project names against a list of names and
 // globs ("*" any run, "?" one character), all normalized at compile time.
