@@ -1,11 +1,9 @@
 package console
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -15,36 +13,9 @@ import (
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/osaproxy/caddy-osaproxy/internal/browsertest"
 	"github.com/osaproxy/caddy-osaproxy/journal"
 )
-
-// chromiumPath finds the browser: $OSA_CHROMIUM, then chromium and
-// chromium-browser on PATH, then /usr/bin/chromium.
-func chromiumPath() string {
-	if p := os.Getenv("OSA_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
-}
-
-// artifactsDir is where screenshots go: $OSA_ARTIFACTS or a test temp dir.
-func artifactsDir(t *testing.T) string {
-	if d := os.Getenv("OSA_ARTIFACTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
 
 // TestBrowser drives the console in headless Chromium, mounted under a
 // stripped prefix like Caddy's handle_path: the Requests page, a status
@@ -53,13 +24,7 @@ func artifactsDir(t *testing.T) string {
 // OSA_UPDATE_SCREENSHOT=1 also rewrites docs/console.png. It fails when
 // Chromium is missing, unless OSA_SKIP_BROWSER=1.
 func TestBrowser(t *testing.T) {
-	if os.Getenv("OSA_SKIP_BROWSER") == "1" {
-		t.Skip("OSA_SKIP_BROWSER=1")
-	}
-	exe := chromiumPath()
-	if exe == "" {
-		t.Fatal("Chromium is not installed (apt-get install chromium, or set OSA_CHROMIUM); set OSA_SKIP_BROWSER=1 to skip this test")
-	}
+	browsertest.Chromium(t) // skip or fail before any setup
 	b := realisticBackend()
 	h := newConsole(t, b, Options{PollInterval: 300 * time.Millisecond})
 	mux := http.NewServeMux()
@@ -67,27 +32,9 @@ func TestBrowser(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	root := srv.URL + "/console/"
-	dir := artifactsDir(t)
+	dir := browsertest.ArtifactsDir(t)
 
-	parent, cancelAll := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancelAll()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
+	ctx := browsertest.NewTab(t, 60*time.Second)
 
 	var mu sync.Mutex
 	var problems []string

@@ -1,7 +1,6 @@
 package caddytest
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,37 +22,10 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/osaproxy/caddy-osaproxy/integration/fakepypi"
+	"github.com/osaproxy/caddy-osaproxy/internal/browsertest"
 	"github.com/osaproxy/caddy-osaproxy/internal/testdata"
 	"github.com/osaproxy/caddy-osaproxy/journal"
 )
-
-// chromiumPath finds the browser: $OSA_CHROMIUM, then chromium and
-// chromium-browser on PATH, then /usr/bin/chromium.
-func chromiumPath() string {
-	if p := os.Getenv("OSA_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	return ""
-}
-
-// artifactsDir is where screenshots go: $OSA_ARTIFACTS or a test temp dir.
-func artifactsDir(t *testing.T) string {
-	if d := os.Getenv("OSA_ARTIFACTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
 
 // maliciousOSV locates the real OSV records of malicious packages
 // (shared/osv/malicious above the working directory).
@@ -77,13 +48,7 @@ const dangerPolicy = "Dangerous dependency at the proxy stage"
 // allowed. It saves a screenshot of each step in $OSA_ARTIFACTS (or a temp
 // dir) and fails when Chromium is missing, unless OSA_SKIP_BROWSER=1.
 func TestBrowserBehindBasicAuth(t *testing.T) {
-	if os.Getenv("OSA_SKIP_BROWSER") == "1" {
-		t.Skip("OSA_SKIP_BROWSER=1")
-	}
-	exe := chromiumPath()
-	if exe == "" {
-		t.Fatal("Chromium is not installed (apt-get install chromium, or set OSA_CHROMIUM); set OSA_SKIP_BROWSER=1 to skip this test")
-	}
+	browsertest.Chromium(t) // skip or fail before any setup
 	osv := maliciousOSV(t)
 	fake := fakepypi.StartT(t, fakepypi.Options{})
 	fake.AddProject("goodpkg", wheelOnly("1.0"), wheelOnly("2.0"))
@@ -225,26 +190,8 @@ http://127.0.0.1:%d {
 	}
 
 	// The browser.
-	shots := artifactsDir(t)
-	parent, cancelAll := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancelAll()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent, opts...)
-	defer cancelAlloc()
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
+	shots := browsertest.ArtifactsDir(t)
+	ctx := browsertest.NewTab(t, 90*time.Second)
 
 	var (
 		mu       sync.Mutex
