@@ -60,6 +60,7 @@ type App struct {
 	jrnl     *pooledJournal
 	jrnlKey  string
 	verdicts *verdictCache
+	pages    *pageDecisionCache // whole project pages' verdicts (pagedecide.go)
 	logger   *zap.Logger
 }
 
@@ -102,6 +103,7 @@ func (a *App) Provision(ctx caddy.Context) error {
 	}
 	a.engine = eng
 	a.verdicts = newVerdictCache(1 << 16)
+	a.pages = newPageDecisionCache()
 
 	refresh := time.Duration(a.IntelRefresh)
 	if refresh == 0 {

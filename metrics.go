@@ -15,6 +15,7 @@ var metrics = struct {
 	verdictLatency *prometheus.HistogramVec
 	removed        *prometheus.CounterVec
 	indexCache     *prometheus.CounterVec
+	pageDecisions  *prometheus.CounterVec
 	intelAge       prometheus.GaugeFunc
 	intelRecords   prometheus.GaugeFunc
 	intelErrors    prometheus.GaugeFunc
@@ -66,6 +67,10 @@ func initMetrics() {
 	metrics.indexCache = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Subsystem: sub, Name: "index_cache_total",
 		Help: "Index requests by filtered-page cache result: hit (upstream answered 304, cached page served), shared (served the result of a concurrent request filtering the same upstream page) or miss (page filtered).",
+	}, []string{"result"})
+	metrics.pageDecisions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: sub, Name: "page_decisions_total",
+		Help: "Filtered index pages by page decision cache result: hit (the same files, context, policies and snapshot as a page decided before: its verdicts reused) or miss (every file decided).",
 	}, []string{"result"})
 	metrics.verdictLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: ns, Subsystem: sub, Name: "verdict_seconds",
@@ -163,7 +168,7 @@ func registerMetrics(reg prometheus.Registerer) {
 		return
 	}
 	for _, c := range []prometheus.Collector{
-		metrics.requests, metrics.blocks, metrics.removed, metrics.indexCache, metrics.verdictLatency,
+		metrics.requests, metrics.blocks, metrics.removed, metrics.indexCache, metrics.pageDecisions, metrics.verdictLatency,
 		metrics.intelAge, metrics.intelRecords, metrics.intelErrors,
 		metrics.journalQueue, metrics.journalWritten, metrics.journalDropped, metrics.journalFailed, metrics.journalWrite,
 	} {

@@ -532,6 +532,37 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 	proj := projectOf(ix)
 	rememberProject(x.repo.Name, ix.Project, proj)
 	knownFiles.learnPage(ix) // one locked pass per page, not one per file
+	perFile := a.engine.FileSensitive()
+	now := clock.Now()
+	classEnv := policy.Env{Now: now, Project: proj}
+
+	// The same decision inputs as a page decided before (pagedecide.go)
+	// reuse its verdicts. Without a snapshot while policies need one, the
+	// verdicts depend on waiting for it: they are never reused.
+	var key []byte
+	snapID, reuse := "", true
+	if snap := a.snapshot(); snap != nil {
+		snapID = snap.ID
+	} else if a.engine.NeedsIntel() {
+		reuse = false
+	}
+	if reuse {
+		kb := pageKeyBufs.Get().(*[]byte)
+		defer pageKeyBufs.Put(kb)
+		key = x.appendPageKey((*kb)[:0], ix, snapID, perFile, &classEnv)
+		*kb = key
+		if d := a.pages.get(key, now); d != nil {
+			metrics.pageDecisions.WithLabelValues("hit").Inc()
+			if d.sum.removed > 0 {
+				metrics.removed.WithLabelValues(x.repo.Name).Add(float64(d.sum.removed))
+				for p, n := range d.sum.blocks {
+					metrics.blocks.WithLabelValues(x.repo.Name, p).Add(float64(n))
+				}
+			}
+			return d.edits, d.sum
+		}
+		metrics.pageDecisions.WithLabelValues("miss").Inc()
+	}
 	// Files are decided once per version, or, when policies look at files
 	// (package type, yanked, upload age, a waiver's sha256), once per
 	// version and file class (policy.Engine.AppendFileClass): the 5 wheels
@@ -540,10 +571,8 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 	// unscanned or error verdicts, whose reasons name the version only); a
 	// verdict with matches or notes is made per file, so that its reason
 	// names that file and its exact age.
-	perFile := a.engine.FileSensitive()
-	now := clock.Now()
-	classEnv := policy.Env{Now: now, Project: proj}
 	var classBuf []byte
+	evalErr := false
 	memo := make(map[string]verdict, len(ix.Files)/4+1) // sized once: growing it was 5% of a 6,000-file page
 	seenVersion := make(map[string]bool)
 	kept := 0
@@ -578,6 +607,7 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 					fillFromIndex(&c, f, ix.ProjectStatus)
 				}
 				v = a.decideAt(ctx, &c, proj, x.opts, now)
+				evalErr = evalErr || v.Decision.Err != nil
 				if !perFile || (len(v.Decision.Matches) == 0 && len(v.Decision.Notes) == 0) {
 					memo[string(mk)] = v
 				}
@@ -626,6 +656,11 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 		sum.status = journal.StatusNotBlocked
 	}
 	sum.allBlocked = len(ix.Files) > 0 && kept == 0
+	// Evaluation errors may be passing; verdicts made under a snapshot that
+	// was replaced during the loop belong to neither key.
+	if reuse && !evalErr && sum.snapshot == snapID {
+		a.pages.put(&pageDecision{key: bytes.Clone(key), created: now, timeBound: !a.engine.Cacheable(), edits: edits, sum: sum})
+	}
 	return edits, sum
 }
 
