@@ -3,6 +3,7 @@ package osaproxy
 import (
 	"bytes"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +79,72 @@ func TestGrowExact(t *testing.T) {
 				t.Fatalf("cap %d len %d, want cap %d len %d", b.Cap(), b.Len(), tc.wantCap, tc.len)
 			}
 		})
+	}
+}
+
+// TestFileMemoEpoch: a page stays wholly known while nothing learned is
+// replaced or evicted; new files of other pages do not disturb it.
+func TestFileMemoEpoch(t *testing.T) {
+	m := newFileMemo(64)
+	page := func(p string, n int) *pypi.Index {
+		ix := &pypi.Index{Project: p}
+		for i := 0; i < n; i++ {
+			ix.Files = append(ix.Files, pypi.IndexFile{Filename: p + "-" + strconv.Itoa(i) + ".tar.gz", Version: strconv.Itoa(i)})
+		}
+		return ix
+	}
+	a := page("a", 4)
+	e := m.learnPage(a)
+	if !m.learnedAt(e) || m.learnPage(a) != e {
+		t.Fatal("learning the same page again changed the epoch")
+	}
+	m.learnPage(page("b", 4)) // new entries only
+	m.put("c-1.tar.gz", fileMeta{project: "c", version: "1"})
+	if !m.learnedAt(e) {
+		t.Fatal("new entries of other pages invalidated page a")
+	}
+	b := page("b", 4)
+	b.Files[0].Yanked = true // a replacement
+	m.learnPage(b)
+	if m.learnedAt(e) {
+		t.Fatal("a replaced entry did not move the epoch")
+	}
+	e = m.learnPage(a)
+	for p := 0; p < 20 && m.learnedAt(e); p++ {
+		m.learnPage(page("z"+strconv.Itoa(p), 10)) // eventually evicts
+	}
+	if m.learnedAt(e) {
+		t.Fatal("evictions did not move the epoch")
+	}
+}
+
+// TestFileMemoOwnsSha256: a learned sha256 does not change with the page
+// body it was parsed from (ParseIndex does not detach it).
+func TestFileMemoOwnsSha256(t *testing.T) {
+	sha := strings.Repeat("ab", 32)
+	body := []byte(`<a href="https://files.example/demo-1.0.tar.gz#sha256=` + sha + `">demo-1.0.tar.gz</a>`)
+	ix, err := pypi.ParseIndex(body, pypi.FormatHTML, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := newFileMemo(16)
+	m.learnPage(ix)
+	body2 := bytes.Clone(body)
+	for i := range body {
+		body[i] = 'z'
+	}
+	if got, _ := m.get("demo-1.0.tar.gz"); got.sha256 != sha {
+		t.Fatalf("sha256 learned from a page changed with the body: %q", got.sha256)
+	}
+	ix, err = pypi.ParseIndex(body2, pypi.FormatHTML, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.put("demo-1.0.tar.gz", pageFileMeta(&ix.Files[0], "demo", "x")) // a replacement through put
+	for i := range body2 {
+		body2[i] = 'z'
+	}
+	if got, _ := m.get("demo-1.0.tar.gz"); got.sha256 != sha || got.status != "x" {
+		t.Fatalf("sha256 put changed with the body: %+v", got)
 	}
 }

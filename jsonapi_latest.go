@@ -97,9 +97,9 @@ func isPre(v string) bool {
 
 // fetchVersionDoc fetches and link-maps /pypi/<p>/<v>/json.
 func (x *exchange) fetchVersionDoc(r *http.Request, version string) map[string]json.RawMessage {
-	buf := x.h.bufs.Get().(*bytes.Buffer)
+	buf := pageBufs.Get()
 	buf.Reset()
-	defer x.h.bufs.Put(buf)
+	defer pageBufs.Put(buf)
 	bw := &bufferWriter{header: make(http.Header), buf: buf, limit: x.h.MaxIndexSize}
 	get := r.WithContext(r.Context())
 	get.Method = http.MethodGet

@@ -49,7 +49,7 @@ type pageDecision struct {
 	timeBound bool
 	edits     []pypi.Edit
 	sum       *indexSummary
-	proj      *policy.Project
+	learned   uint64 // knownFiles epoch when its files were learned
 	size      int
 }
 
@@ -195,7 +195,3 @@ func (x *exchange) appendPageKey(dst []byte, ix *pypi.Index, snapID string, perF
 	}
 	return dst
 }
-
-// pageKeyBufs holds key buffers between requests (a 6,000-file page's key
-// is a few hundred KB).
-var pageKeyBufs = sync.Pool{New: func() any { return new([]byte) }}

@@ -57,7 +57,7 @@ func parseHTML(ix *Index) error {
 	if k := strings.IndexByte(s, 0); k >= 0 {
 		return p.err(k, "NUL byte")
 	}
-	if n := strings.Count(s, "<a "); n > 0 {
+	if n := strings.Count(s, "<a "); n > cap(ix.Files) {
 		ix.Files = make([]IndexFile, 0, n)
 	}
 	open := -1       // index in Files of the anchor not yet closed, or -2 for an open anchor without href

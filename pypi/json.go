@@ -475,7 +475,7 @@ func (p *jsonParser) files() error {
 	if p.i >= len(p.s) || p.s[p.i] != '[' {
 		return p.err(`"files" is not an array`)
 	}
-	if p.ix.Files == nil {
+	if cap(p.ix.Files) == 0 {
 		// A PyPI file entry is 500-800 bytes; counting them exactly costs
 		// more than letting append grow the rest.
 		p.ix.Files = make([]IndexFile, 0, (len(p.s)-p.i)/640+1)
