@@ -15,17 +15,9 @@ var (
 	pageBufs = bufpool.New(64<<20,
 		func() *bytes.Buffer { return new(bytes.Buffer) },
 		func(b *bytes.Buffer) int { return b.Cap() })
-	// pageKeys hold page decision keys (pagedecide.go: a few hundred KB
-	// for a 6,000-file page).
-	pageKeys = bufpool.New(8<<20,
-		func() *keyBuf { return new(keyBuf) },
-		func(k *keyBuf) int { return cap(k.B) })
 	// parsedPages hold parsed pages (pypi.ParseIndexInto reuses their
 	// Files: a 6,000-file page's are 2 MB).
 	parsedPages = bufpool.New(32<<20,
 		func() *pypi.Index { return new(pypi.Index) },
 		func(ix *pypi.Index) int { return ix.Storage() })
 )
-
-// keyBuf is a reusable byte slice.
-type keyBuf struct{ B []byte }

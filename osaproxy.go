@@ -527,16 +527,15 @@ func (s *indexSummary) details() []string { return s.lines }
 // the policies look at individual files.
 func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 	a := x.h.app
-	sum := &indexSummary{status: journal.StatusNotBlocked, pols: map[string]struct{}{}, advs: map[string]struct{}{}}
-	edits := make([]pypi.Edit, len(ix.Files))
-	if !x.repo.scanManifest() || x.opts.Mode == ModeWarmup {
-		return edits, sum
+	newSummary := func() *indexSummary {
+		return &indexSummary{status: journal.StatusNotBlocked, pols: map[string]struct{}{}, advs: map[string]struct{}{}}
 	}
-	proj := projectOf(ix)
-	rememberProject(x.repo.Name, ix.Project, proj)
+	if !x.repo.scanManifest() || x.opts.Mode == ModeWarmup {
+		return make([]pypi.Edit, len(ix.Files)), newSummary()
+	}
 	perFile := a.engine.FileSensitive()
 	now := clock.Now()
-	classEnv := policy.Env{Now: now, Project: proj}
+	classEnv := policy.Env{Now: now}
 
 	// The same decision inputs as a page decided before (pagedecide.go)
 	// reuse its verdicts. Without a snapshot while policies need one, the
@@ -548,13 +547,17 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 	} else if a.engine.NeedsIntel() {
 		reuse = false
 	}
+	pm := pageMatcher{x: x, ix: ix, perFile: perFile, env: &classEnv}
 	if reuse {
-		kb := pageKeys.Get()
-		defer pageKeys.Put(kb)
-		key = x.appendPageKey(kb.B[:0], ix, snapID, perFile, &classEnv)
-		kb.B = key
-		if d := a.pages.get(key, now); d != nil {
+		var kb [256]byte
+		key = x.appendPageKey(kb[:0], ix, snapID, perFile)
+		// Classes are compared under the stored page's project context: it
+		// is the one this page makes when every file matches (it derives
+		// from their versions and upload times), and any other page fails
+		// to match on a file anyway.
+		if d := a.pages.get(key, now); d != nil && pm.matches(d) {
 			metrics.pageDecisions.WithLabelValues("hit").Inc()
+			rememberProject(x.repo.Name, ix.Project, d.proj)
 			// The same files with the same facts: learned already, unless
 			// the memo replaced or evicted anything since.
 			if !knownFiles.learnedAt(d.learned) {
@@ -570,6 +573,11 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 		}
 		metrics.pageDecisions.WithLabelValues("miss").Inc()
 	}
+	proj := projectOf(ix)
+	rememberProject(x.repo.Name, ix.Project, proj)
+	classEnv.Project = proj
+	sum := newSummary()
+	edits := make([]pypi.Edit, len(ix.Files))
 	learned := knownFiles.learnPage(ix) // one locked pass per page, not one per file
 	// Files are decided once per version, or, when policies look at files
 	// (package type, yanked, upload age, a waiver's sha256), once per
@@ -667,7 +675,7 @@ func (x *exchange) decideIndex(ix *pypi.Index) ([]pypi.Edit, *indexSummary) {
 	// Evaluation errors may be passing; verdicts made under a snapshot that
 	// was replaced during the loop belong to neither key.
 	if reuse && !evalErr && sum.snapshot == snapID {
-		a.pages.put(&pageDecision{key: bytes.Clone(key), created: now, timeBound: !a.engine.Cacheable(), edits: edits, sum: sum, learned: learned})
+		a.pages.put(&pageDecision{key: string(key), files: pm.facts(), created: now, timeBound: !a.engine.Cacheable(), edits: edits, sum: sum, proj: proj, learned: learned})
 	}
 	return edits, sum
 }

@@ -119,7 +119,7 @@ func TestPageDecisionsReuseOnlyEqualInputs(t *testing.T) {
 		{name: "yanked", page: func(ix *pypi.Index) { ix.Files[4].Yanked = true }},
 		{name: "upload time moved into the cooldown", page: func(ix *pypi.Index) { ix.Files[4].UploadTime = now.Add(-time.Hour) }},
 		{name: "upload time moved within its class", page: func(ix *pypi.Index) { ix.Files[4].UploadTime = ix.Files[4].UploadTime.Add(time.Second) }},
-		{name: "upload time unknown", page: func(ix *pypi.Index) { ix.Files[2].UploadTime = time.Time{} }},
+		{name: "upload time unknown (the release time of its version applies)", page: func(ix *pypi.Index) { ix.Files[4].UploadTime = time.Time{} }},
 		{name: "unreadable name", page: func(ix *pypi.Index) { ix.Files[4].ParseErr = fmt.Errorf("bad") }},
 		{name: "version changed", page: func(ix *pypi.Index) { ix.Files[4].Version = "1.0" }},
 		{name: "file dropped", page: func(ix *pypi.Index) { ix.Files = ix.Files[:5] }},
@@ -142,6 +142,11 @@ func TestPageDecisionsReuseOnlyEqualInputs(t *testing.T) {
 	}
 	for _, m := range mutations {
 		t.Run(m.name, func(t *testing.T) {
+			// The original page is what the cache holds for this context.
+			base := decidePage(decideTestExchange(a), decideTestPage(now))
+			if again := decidePage(decideTestExchange(a), decideTestPage(now)); again.sum != base.sum {
+				t.Fatal("the original page was not reused")
+			}
 			x := decideTestExchange(a)
 			ix := decideTestPage(now)
 			if m.page != nil {
@@ -151,7 +156,7 @@ func TestPageDecisionsReuseOnlyEqualInputs(t *testing.T) {
 				m.x(x)
 			}
 			got := decidePage(x, ix)
-			if got.sum == first.sum {
+			if got.sum == base.sum || got.sum == first.sum {
 				t.Fatal("changed inputs reused the first page's decisions")
 			}
 			if want := fresh(x, ix); !reflect.DeepEqual(got, want) {
@@ -248,9 +253,9 @@ func TestPageDecisionsNotReusedWithoutIntel(t *testing.T) {
 func TestPageDecisionCacheBounds(t *testing.T) {
 	c := newPageDecisionCache()
 	now := time.Now()
-	big := pageDecisionBudget/8 - 1000
+	big := (pageDecisionBudget/8 - 1000) / 2 // a key counts twice (map key and order)
 	for i := 0; i < 40; i++ {
-		c.put(&pageDecision{key: []byte(fmt.Sprintf("%d%s", i, strings.Repeat("k", big))), created: now, sum: &indexSummary{}})
+		c.put(&pageDecision{key: fmt.Sprintf("%d%s", i, strings.Repeat("k", big)), created: now, sum: &indexSummary{}})
 		if c.bytes > pageDecisionBudget {
 			t.Fatalf("after %d puts: %d bytes > %d", i+1, c.bytes, pageDecisionBudget)
 		}
@@ -263,14 +268,14 @@ func TestPageDecisionCacheBounds(t *testing.T) {
 	}
 	// Too big for the cache: not stored, nothing evicted.
 	n := len(c.m)
-	c.put(&pageDecision{key: make([]byte, pageDecisionBudget/8+1), created: now, sum: &indexSummary{}})
+	c.put(&pageDecision{key: strings.Repeat("x", pageDecisionBudget/16+1), created: now, sum: &indexSummary{}})
 	if len(c.m) != n {
 		t.Fatal("an oversized entry changed the cache")
 	}
 	// Many small entries: the count bound holds and the order list stays bounded.
 	c = newPageDecisionCache()
 	for i := 0; i < 3*pageDecisionEntries; i++ {
-		c.put(&pageDecision{key: []byte(fmt.Sprint(i % (pageDecisionEntries + 7))), created: now, sum: &indexSummary{}})
+		c.put(&pageDecision{key: fmt.Sprint(i % (pageDecisionEntries + 7)), created: now, sum: &indexSummary{}})
 	}
 	if len(c.m) > pageDecisionEntries || len(c.order) > 2*pageDecisionEntries+1 {
 		t.Fatalf("%d entries, %d order slots", len(c.m), len(c.order))
@@ -281,5 +286,29 @@ func TestPageDecisionCacheBounds(t *testing.T) {
 	}
 	if total != c.bytes {
 		t.Fatalf("accounted %d bytes, entries hold %d", c.bytes, total)
+	}
+}
+
+// TestPageDecisionsClassChangeWithinTTL: the same page a moment later, when
+// a file crossed a cooldown threshold in between, is decided afresh even
+// though its entry has not expired.
+func TestPageDecisionsClassChangeWithinTTL(t *testing.T) {
+	defer clock.Reset()
+	a := decideTestApp(t, decideTestPolicies)
+	now := clock.Now()
+	page := func() *pypi.Index {
+		ix := decideTestPage(now)
+		ix.Files[2].UploadTime = now.Add(-7*24*time.Hour + time.Second) // 2.0's wheel: old in one second
+		ix.Files[3].UploadTime = ix.Files[2].UploadTime
+		return ix
+	}
+	d1 := decidePage(decideTestExchange(a), page())
+	if d1.sum.removed != 4 {
+		t.Fatalf("removed %d, want 4", d1.sum.removed)
+	}
+	clock.Advance(2 * time.Second) // within the TTL
+	d2 := decidePage(decideTestExchange(a), page())
+	if d2.sum == d1.sum || d2.sum.removed != 2 {
+		t.Fatalf("after the threshold: removed %d (reused: %v), want 2 decided afresh", d2.sum.removed, d2.sum == d1.sum)
 	}
 }
