@@ -80,3 +80,68 @@ func TestUploadTimeMemoBounded(t *testing.T) {
 		t.Fatalf("newest time lost: %v", ix.Files[0].UploadTime)
 	}
 }
+
+// TestUploadTimeMemoPageFastPath: a page whose times were all known is
+// filled again from its page entry (even once the per-file memo forgot
+// them); any other list of files, or another repository, takes the
+// per-file path.
+func TestUploadTimeMemoPageFastPath(t *testing.T) {
+	t1, t2 := time.Unix(100, 0), time.Unix(200, 0)
+	page := func(names ...string) *pypi.Index {
+		ix := &pypi.Index{Project: "a"}
+		for _, n := range names {
+			ix.Files = append(ix.Files, pypi.IndexFile{Filename: n})
+		}
+		return ix
+	}
+	u := newUploadTimeMemo(100)
+	u.learn("pypi", map[string]time.Time{"a-1.tar.gz": t1, "a-2.tar.gz": t2})
+	if u.fill("pypi", page("a-1.tar.gz", "a-2.tar.gz")) {
+		t.Fatal("all times are known")
+	}
+	u.m = map[string]map[string]time.Time{} // the per-file memo forgets
+	ix := page("a-1.tar.gz", "a-2.tar.gz")
+	if u.fill("pypi", ix) || !ix.Files[0].UploadTime.Equal(t1) || !ix.Files[1].UploadTime.Equal(t2) {
+		t.Fatalf("the same page was not filled from its entry: %v %v", ix.Files[0].UploadTime, ix.Files[1].UploadTime)
+	}
+	for name, p := range map[string]*pypi.Index{
+		"a file added":    page("a-1.tar.gz", "a-2.tar.gz", "a-3.tar.gz"),
+		"files reordered": page("a-2.tar.gz", "a-1.tar.gz"),
+		"a file dropped":  page("a-1.tar.gz"),
+	} {
+		if !u.fill("pypi", p) {
+			t.Errorf("%s: filled from the entry of a different page", name)
+		}
+	}
+	if !u.fill("internal", page("a-1.tar.gz", "a-2.tar.gz")) {
+		t.Error("another repository used this repository's page entry")
+	}
+}
+
+func TestUploadTimeMemoPagesBounded(t *testing.T) {
+	u := newUploadTimeMemo(50)
+	for p := 0; p < 40; p++ {
+		ix := &pypi.Index{Project: "p" + strconv.Itoa(p)}
+		times := map[string]time.Time{}
+		for i := 0; i < 7; i++ {
+			n := ix.Project + "-" + strconv.Itoa(i) + ".tar.gz"
+			ix.Files = append(ix.Files, pypi.IndexFile{Filename: n})
+			times[n] = time.Unix(int64(i+1), 0)
+		}
+		u.learn("pypi", times)
+		u.m = map[string]map[string]time.Time{"pypi": times} // all known (the per-file bound is tested above)
+		if u.fill("pypi", ix) {
+			t.Fatalf("page %d: times missing", p)
+		}
+		held := 0
+		for _, pt := range u.pages {
+			held += len(pt.names)
+		}
+		if held > u.max || held != u.pageFiles {
+			t.Fatalf("page entries hold %d files (counted %d), bound %d", held, u.pageFiles, u.max)
+		}
+	}
+	if u.pages["pypi\x00p39"] == nil {
+		t.Fatal("the newest page entry was not kept")
+	}
+}
