@@ -115,3 +115,32 @@ func BenchmarkMapLink(b *testing.B) {
 		}
 	})
 }
+
+// TestAllIn: the 8-bytes-per-branch class test agrees with a plain loop for
+// every byte value at every position of strings up to 20 bytes long.
+func TestAllIn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		t    *[256]uint8
+	}{{"path", &pathChar}, {"fragment", &fragChar}} {
+		naive := func(s string) bool {
+			for i := 0; i < len(s); i++ {
+				if tc.t[s[i]] == 0 {
+					return false
+				}
+			}
+			return true
+		}
+		for n := 0; n <= 20; n++ {
+			for pos := 0; pos < n; pos++ {
+				for c := 0; c < 256; c++ {
+					b := []byte(strings.Repeat("a", n))
+					b[pos] = byte(c)
+					if got, want := allIn(tc.t, string(b)), naive(string(b)); got != want {
+						t.Fatalf("%s %q: %v, want %v", tc.name, b, got, want)
+					}
+				}
+			}
+		}
+	}
+}

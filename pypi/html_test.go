@@ -418,6 +418,13 @@ func TestHasControlOrSpace(t *testing.T) {
 					if got, want := hasControlOrSpace(string(b)), naive(string(b)); got != want {
 						t.Fatalf("%q: %v, want %v", b, got, want)
 					}
+					ctl, special := urlScan(string(b))
+					if want := naive(string(b)); ctl != want {
+						t.Fatalf("urlScan %q: control %v, want %v", b, ctl, want)
+					}
+					if want := string(appendHTMLEscaped(nil, string(b))) != string(b); special != want {
+						t.Fatalf("urlScan %q: special %v, want %v", b, special, want)
+					}
 				}
 			}
 		}
@@ -450,6 +457,33 @@ func TestAmbiguousRefs(t *testing.T) {
 	} {
 		if got := ambiguousRefs(s); got != want {
 			t.Errorf("ambiguousRefs(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// TestAppendHrefValue: the shortcuts (a head found plain before, a tail the
+// parser found plain) write exactly what escaping both parts writes.
+func TestAppendHrefValue(t *testing.T) {
+	links := []mappedLink{
+		{head: "https://proxy/pypi/files/", tail: "a/b/demo-1.0.tar.gz#sha256=ab"},
+		{head: "https://proxy/pypi/files/", tail: "x/demo-1.0.tar.gz?a=1&b=<2>"},
+		{head: "https://proxy/p&q/files/", tail: "a/demo-2.0.tar.gz"},
+		{head: "https://proxy/pypi/files/", tail: "c/demo-'3'.tar.gz"},
+		{head: "https://proxy/p\"q/", tail: ""},
+		{head: "", tail: "https://files.example/demo-4.0.tar.gz"},
+	}
+	plainHead := ""
+	for i, l := range links {
+		for _, bare := range []bool{false, true} {
+			want := ""
+			if bare {
+				want = "="
+			}
+			want += `"` + string(appendHTMLEscaped(appendHTMLEscaped(nil, l.head), l.tail)) + `"`
+			got := string(appendHrefValue(nil, l, bare, !hasHTMLSpecial(l.tail), &plainHead))
+			if got != want {
+				t.Fatalf("link %d: %s, want %s", i, got, want)
+			}
 		}
 	}
 }

@@ -43,6 +43,7 @@ type Index struct {
 // Flags of IndexFile.flags.
 const (
 	flagHrefBare uint8 = 1 << iota // HTML: <a href> without a value
+	flagURLPlain                   // HTML: URL has no byte appendHTMLEscaped replaces
 )
 
 // ErrReleaseRemoved is returned by FilterJSONAPI for /pypi/<p>/<v>/json when

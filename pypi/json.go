@@ -675,7 +675,7 @@ func (p *jsonParser) nullOr(key string) error {
 // takes the name from "filename", pip from the url.
 func (p *jsonParser) fileCheck(f *IndexFile) {
 	var ctl bool
-	f.URL, ctl = cleanURLCheck(f.URL)
+	f.URL, ctl, _ = cleanURLCheck(f.URL)
 	p.ix.parseName(f)
 	name, _, err := linkFilename(f.URL)
 	switch {
