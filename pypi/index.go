@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unsafe"
+
+	"github.com/osaproxy/caddy-osaproxy/internal/bufpool"
 )
 
 // Index is a parsed project page. ParseIndex does not copy the page: the
@@ -43,7 +45,7 @@ type Index struct {
 // Flags of IndexFile.flags.
 const (
 	flagHrefBare uint8 = 1 << iota // HTML: <a href> without a value
-	flagURLPlain                   // HTML: URL has no byte appendHTMLEscaped replaces
+	flagURLPlain                   // URL has no byte the page format's escaping replaces (appendHTMLEscaped, appendJSONEscaped)
 )
 
 // ErrReleaseRemoved is returned by FilterJSONAPI for /pypi/<p>/<v>/json when
@@ -467,3 +469,9 @@ func parseUploadTime(s string) (time.Time, bool) {
 	}
 	return time.Time{}, false
 }
+
+// decisionBufs hold renderJSON's per-file decisions between pages (a
+// 6,000-file page's are 340 KB), across garbage collections.
+var decisionBufs = bufpool.New(16<<20,
+	func() *[]decision { return new([]decision) },
+	func(d *[]decision) int { return cap(*d) * int(unsafe.Sizeof(decision{})) })

@@ -676,6 +676,11 @@ func (p *jsonParser) nullOr(key string) error {
 func (p *jsonParser) fileCheck(f *IndexFile) {
 	var ctl bool
 	f.URL, ctl, _ = cleanURLCheck(f.URL)
+	if !ctl && f.hrefEnd-f.hrefStart == len(f.URL)+2 {
+		// Written without escapes: no '"', '\\' or control byte (JSON
+		// forbids them raw), and no DEL (ctl): nothing to escape.
+		f.flags |= flagURLPlain
+	}
 	p.ix.parseName(f)
 	name, _, err := linkFilename(f.URL)
 	switch {
@@ -698,7 +703,13 @@ type decision struct {
 
 func (ix *Index) renderJSON(dst []byte, edits []Edit, links LinkMapper) ([]byte, error) {
 	s := ix.s
-	decs := make([]decision, len(ix.Files))
+	dp := decisionBufs.Get()
+	defer decisionBufs.Put(dp)
+	if cap(*dp) < len(ix.Files) {
+		*dp = make([]decision, len(ix.Files))
+	}
+	decs := (*dp)[:len(ix.Files)]
+	defer clear(decs) // no link or reason of this page stays reachable from the pool
 	anyRemoved := false
 	for i := range ix.Files {
 		decs[i].e, decs[i].link = decide(&ix.Files[i], i, edits, links)
@@ -739,6 +750,7 @@ func (ix *Index) renderFiles(dst []byte, decs []decision) []byte {
 	}
 	dst = append(dst, '[')
 	emitted := false
+	plainHead := ""
 	for i := range ix.Files {
 		f := &ix.Files[i]
 		d := &decs[i]
@@ -751,7 +763,7 @@ func (ix *Index) renderFiles(dst []byte, decs []decision) []byte {
 			dst = append(dst, s[ix.Files[i-1].end:f.start]...)
 		}
 		emitted = true
-		dst = ix.renderFileJSON(dst, f, d)
+		dst = ix.renderFileJSON(dst, f, d, &plainHead)
 	}
 	if !emitted {
 		return append(dst, ']')
@@ -767,7 +779,11 @@ const (
 	jopFalse
 )
 
-func (ix *Index) renderFileJSON(dst []byte, f *IndexFile, d *decision) []byte {
+// renderFileJSON appends file f as d says. A link head found free of bytes
+// to escape is remembered in *plainHead (the head is shared by the links of
+// a page); f's own part of the link is written as it is when the parser
+// found the URL plain (flagURLPlain).
+func (ix *Index) renderFileJSON(dst []byte, f *IndexFile, d *decision, plainHead *string) []byte {
 	s := ix.s
 	if d.e.Action == Keep && d.link.same(f.URL) {
 		return append(dst, s[f.start:f.end]...)
@@ -802,7 +818,22 @@ func (ix *Index) renderFileJSON(dst []byte, f *IndexFile, d *decision) []byte {
 		dst = append(dst, s[pos:op.a]...)
 		switch op.kind {
 		case jopURL:
-			dst = appendJSONString2(dst, d.link.head, d.link.tail)
+			dst = append(dst, '"')
+			switch {
+			case d.link.head == *plainHead:
+				dst = append(dst, d.link.head...)
+			case !hasJSONSpecial(d.link.head):
+				*plainHead = d.link.head
+				dst = append(dst, d.link.head...)
+			default:
+				dst = appendJSONEscaped(dst, d.link.head)
+			}
+			if f.flags&flagURLPlain != 0 {
+				dst = append(dst, d.link.tail...)
+			} else {
+				dst = appendJSONEscaped(dst, d.link.tail)
+			}
+			dst = append(dst, '"')
 		case jopInsertYanked:
 			if f.sep.a >= 0 {
 				dst = append(dst, s[f.sep.a:f.sep.b]...)
@@ -838,12 +869,14 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// appendJSONString2 appends the JSON string of a + b.
-func appendJSONString2(dst []byte, a, b string) []byte {
-	dst = append(dst, '"')
-	dst = appendJSONEscaped(dst, a)
-	dst = appendJSONEscaped(dst, b)
-	return append(dst, '"')
+// hasJSONSpecial reports whether s has a byte appendJSONEscaped replaces.
+func hasJSONSpecial(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // appendJSONEscaped appends s escaped for the inside of a JSON string.

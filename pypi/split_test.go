@@ -11,13 +11,22 @@ import (
 // splitMapper maps files.pythonhosted.org links to /proxy/files/... through
 // both MapLink and the LinkSplitter fast path; the fast path declines links
 // with "~" so that both paths meet on one page.
-type splitMapper struct{ onlyMap bool }
+// head is "/proxy/&files" unless plain is set ("/proxy/files", which the
+// renderers remember as free of bytes to escape).
+type splitMapper struct{ onlyMap, plain bool }
 
 const splitHost = "https://files.pythonhosted.org"
 
-func (splitMapper) MapLink(h string) (string, bool) {
+func (m splitMapper) head() string {
+	if m.plain {
+		return "/proxy/files"
+	}
+	return "/proxy/&files"
+}
+
+func (m splitMapper) MapLink(h string) (string, bool) {
 	if rest, ok := strings.CutPrefix(h, splitHost); ok {
-		return "/proxy/&files" + rest, true
+		return m.head() + rest, true
 	}
 	return "", false
 }
@@ -26,7 +35,7 @@ func (m splitMapper) SplitLink(h string) (string, int, bool) {
 	if m.onlyMap || !strings.HasPrefix(h, splitHost) || strings.Contains(h, "~") {
 		return "", 0, false
 	}
-	return "/proxy/&files", len(splitHost), true
+	return m.head(), len(splitHost), true
 }
 
 // mapOnly hides SplitLink: the renderer must take MapLink.
@@ -43,8 +52,19 @@ func TestSplitLinkRendersAlike(t *testing.T) {
 		if i%7 == 0 {
 			p.Files[i].URL = strings.Replace(p.Files[i].URL, "/packages/", "/packages/~x/", 1)
 		}
+		// links whose own part needs escaping in HTML, in JSON, or both
+		switch i % 11 {
+		case 2:
+			p.Files[i].URL += "?a=1&b='<x>'"
+		case 5:
+			p.Files[i].URL += `?q="x"\y`
+		}
 	}
-	for _, f := range []Format{FormatHTML, FormatJSON} {
+	for _, c := range []struct {
+		f     Format
+		plain bool
+	}{{FormatHTML, false}, {FormatHTML, true}, {FormatJSON, false}, {FormatJSON, true}} {
+		f := c.f
 		body := p.HTML()
 		if f == FormatJSON {
 			body = p.JSON()
@@ -62,11 +82,11 @@ func TestSplitLinkRendersAlike(t *testing.T) {
 				edits[i] = Edit{Action: Remove}
 			}
 		}
-		fast, err := ix.Render(nil, edits, splitMapper{})
+		fast, err := ix.Render(nil, edits, splitMapper{plain: c.plain})
 		if err != nil {
 			t.Fatal(err)
 		}
-		slow, err := ix.Render(nil, edits, mapOnly{})
+		slow, err := ix.Render(nil, edits, mapOnly{splitMapper{plain: c.plain}})
 		if err != nil {
 			t.Fatal(err)
 		}
