@@ -439,9 +439,9 @@ func (p *htmlParser) anchor(i int) (int, error) {
 	if seen&aHref == 0 {
 		return -1, nil
 	}
-	var ctl, special bool
-	f.URL, ctl, special = cleanURLCheck(p.un.unescape(rawHref))
-	if !special {
+	var ctl bool
+	f.URL, ctl = cleanURLCheck(p.un.unescape(rawHref))
+	if !hasHTMLSpecial(f.URL) {
 		f.flags |= flagURLPlain
 	}
 	p.ix.fileDetails(&f)
@@ -496,20 +496,14 @@ func load64(s string, i int) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
-// cleanURLCheck returns cleanURL(u), hasControlOrSpace of it and
-// hasHTMLSpecial of it, reading u once when it is clean (nearly always).
-func cleanURLCheck(u string) (clean string, ctl, special bool) {
-	if ctl, special = urlScan(u); !ctl {
-		return u, false, special // no byte <= ' ': cleanURL would return u
+// cleanURLCheck returns cleanURL(u) and hasControlOrSpace of it, reading u
+// once when it is clean (nearly always).
+func cleanURLCheck(u string) (string, bool) {
+	if !hasControlOrSpace(u) {
+		return u, false // no byte <= ' ': cleanURL would return u
 	}
 	u = cleanURL(u)
-	ctl, special = urlScan(u)
-	return u, ctl, special
-}
-
-// urlScan returns hasControlOrSpace(s) and hasHTMLSpecial(s).
-func urlScan(s string) (ctl, special bool) {
-	return hasControlOrSpace(s), hasHTMLSpecial(s)
+	return u, hasControlOrSpace(u)
 }
 
 // hasHTMLSpecial reports whether s has a byte appendHTMLEscaped replaces.

@@ -675,7 +675,7 @@ func (p *jsonParser) nullOr(key string) error {
 // takes the name from "filename", pip from the url.
 func (p *jsonParser) fileCheck(f *IndexFile) {
 	var ctl bool
-	f.URL, ctl, _ = cleanURLCheck(f.URL)
+	f.URL, ctl = cleanURLCheck(f.URL)
 	if !ctl && f.hrefEnd-f.hrefStart == len(f.URL)+2 {
 		// Written without escapes: no '"', '\\' or control byte (JSON
 		// forbids them raw), and no DEL (ctl): nothing to escape.
