@@ -22,6 +22,7 @@ func TestParseIndexIntoReuse(t *testing.T) {
 		{"big html", big.HTML(), FormatHTML},
 		{"small json", small.JSON(), FormatJSON},
 		{"refused html", []byte("<a href=\"x\x00\">"), FormatHTML},
+		{"big html refused at its end", append(big.HTML(), `<a href="x" href="y">x</a>`...), FormatHTML},
 		{"small html", small.HTML(), FormatHTML},
 		{"big json", big.JSON(), FormatJSON},
 		{"empty html", []byte("<html><body></body></html>"), FormatHTML},
