@@ -456,32 +456,14 @@ func (d *osvDecoder) record(r *osvRecord) bool {
 		case "severity":
 			return seen.first(9) && d.array(func() bool {
 				var s osvSeverity
-				var seen once
-				ok := d.object(func(name []byte) bool {
-					switch string(name) {
-					case "type":
-						return seen.first(0) && d.word(&s.Type)
-					case "score":
-						return seen.first(1) && d.text(&s.Score)
-					}
-					return d.skip()
-				})
+				ok := d.typed("score", &s.Type, &s.Score)
 				r.Severity = append(r.Severity, s)
 				return ok
 			})
 		case "references":
 			return seen.first(10) && d.array(func() bool {
 				var ref osvReference
-				var seen once
-				ok := d.object(func(name []byte) bool {
-					switch string(name) {
-					case "type":
-						return seen.first(0) && d.word(&ref.Type)
-					case "url":
-						return seen.first(1) && d.text(&ref.URL)
-					}
-					return d.skip()
-				})
+				ok := d.typed("url", &ref.Type, &ref.URL)
 				r.References = append(r.References, ref)
 				return ok
 			})
@@ -496,6 +478,22 @@ func (d *osvDecoder) record(r *osvRecord) bool {
 			raw, ok := d.raw()
 			r.CWEs = raw // only read during toVuln, while data is alive
 			return ok
+		}
+		return d.skip()
+	})
+}
+
+// typed reads an object of the {"type": ..., <key>: ...} shape (severity
+// and references) into typ and val, skipping other members; each of the two
+// members may appear once.
+func (d *osvDecoder) typed(key string, typ, val *string) bool {
+	var seen once
+	return d.object(func(name []byte) bool {
+		switch {
+		case string(name) == "type":
+			return seen.first(0) && d.word(typ)
+		case string(name) == key:
+			return seen.first(1) && d.text(val)
 		}
 		return d.skip()
 	})

@@ -264,25 +264,22 @@ func parseASCII(s string, v *pepVer) bool {
 // preLetterAt reads a pre-release spelling at i: a, b, c, rc, alpha, beta,
 // pre, preview (any case). It returns the normalized letter and the width.
 func preLetterAt(s string, i int) (uint8, int) {
-	switch {
-	case foldAt(s, i, "preview"):
-		return preRC, 7
-	case foldAt(s, i, "pre"):
-		return preRC, 3
-	case foldAt(s, i, "alpha"):
-		return preA, 5
-	case foldAt(s, i, "a"):
-		return preA, 1
-	case foldAt(s, i, "beta"):
-		return preB, 4
-	case foldAt(s, i, "b"):
-		return preB, 1
-	case foldAt(s, i, "rc"):
-		return preRC, 2
-	case foldAt(s, i, "c"):
-		return preRC, 1
+	for _, sp := range preSpellings {
+		if foldAt(s, i, sp.text) {
+			return sp.letter, len(sp.text)
+		}
 	}
 	return preNone, 0
+}
+
+// preSpellings are the pre-release spellings, longest first where one is
+// a prefix of another ("preview" before "pre", "alpha" before "a").
+var preSpellings = [...]struct {
+	text   string
+	letter uint8
+}{
+	{"preview", preRC}, {"pre", preRC}, {"alpha", preA}, {"a", preA},
+	{"beta", preB}, {"b", preB}, {"rc", preRC}, {"c", preRC},
 }
 
 // lowerLabel lower-cases ASCII s, allocating only when it has upper case.
