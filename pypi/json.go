@@ -216,6 +216,16 @@ func (p *jsonParser) number() (int, int, error) {
 			i++
 		}
 	}
+	// A number beyond float64's range is inf to Python's json (pip) but an
+	// error to serde_json (uv) and encoding/json: clients would disagree
+	// on whether the page is valid at all.
+	// Only an exponent or more than 308 digits can reach that range.
+	if i-a > 308 || strings.ContainsAny(s[a:i], "eE") {
+		if _, err := strconv.ParseFloat(s[a:i], 64); err != nil {
+			p.i = a
+			return 0, 0, p.err("number out of range")
+		}
+	}
 	p.i = i
 	return a, i, nil
 }

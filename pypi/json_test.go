@@ -230,6 +230,9 @@ func TestJSONRefused(t *testing.T) {
 		{"bad unicode escape", `{"files":[],"x":"\u12G4"}`},
 		{"bad number", `{"files":[],"x":01}`},
 		{"bad number 2", `{"files":[],"x":1.}`},
+		{"number beyond float64 (inf to pip, an error to uv)", `{"files":[],"meta":{"_last-serial":2E406780}}`},
+		{"negative number beyond float64", `{"files":[],"x":-1e309}`},
+		{"309-digit number", `{"files":[],"x":` + strings.Repeat("9", 309) + `}`},
 		{"bad literal", `{"files":[],"x":tru}`},
 		{"single quotes", `{'files':[]}`},
 		{"too deep", `{"files":[],"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`},
@@ -319,5 +322,15 @@ func TestJSONFileKeysDuplicate(t *testing.T) {
 	page := `{"files":[{"filename":"demo-1.0.tar.gz","url":"demo-1.0.tar.gz","other":1,"other":2,"Size":1,"Size":2}]}`
 	if _, err := ParseIndex([]byte(page), FormatJSON, "demo"); err != nil {
 		t.Errorf("duplicate unknown keys refused: %v", err)
+	}
+}
+
+// TestJSONNumbersInRange: numbers float64 holds (large, tiny, many digits)
+// are still accepted.
+func TestJSONNumbersInRange(t *testing.T) {
+	for _, n := range []string{"0", "-0", "1e308", "1.7976931348623157e308", "1e-400", "-2.5E+10", strings.Repeat("9", 308), "123456789012345678901234567890.5"} {
+		if _, err := ParseIndex([]byte(`{"files":[],"x":`+n+`}`), FormatJSON, "demo"); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
 	}
 }
