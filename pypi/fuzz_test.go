@@ -239,6 +239,8 @@ func FuzzProjectList(f *testing.F) {
 	f.Add([]byte(`{"meta":{"_last-serial":1},"projects":[{"_last-serial":1,"name":"A"},{"_last-serial":2,"name":"b.c"}]}`), true, uint8(5))
 	f.Add([]byte("<body>\n    <a href=\"/simple/foo-bar/\">Foo_Bar</a>\n    <a href=\"/simple/zope-interface/\">zope.interface</a>\n"+
 		"    <a href=\"/simple/Zope_.Interface/\">Zope_.Interface</a><br />\n    <a href=\"/simple/simple/\">simple</a>\n</body>"), false, uint8(7))
+	f.Add([]byte("<body>\n    <a href=\"/simple/abcdefgh-ijklmnop-q/\">Abcdefgh_Ijklmnop.Q</a>\n    <a href=\"/simple/abcdefg--h/\">x</a>\n"+
+		"    <a href=\"/simple/a0123456789/\">a</a><br/>\n    <a href=\"/simple/abcdefghijklmno-/\">a</a>\n</body>"), false, uint8(11))
 	f.Fuzz(func(t *testing.T, data []byte, isJSON bool, chunk uint8) {
 		if len(data) > 1<<16 {
 			return

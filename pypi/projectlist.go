@@ -2,9 +2,11 @@ package pypi
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"html"
 	"io"
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 	"unsafe"
@@ -14,7 +16,12 @@ import (
 // (one anchor or one JSON element): a longer unit is an error.
 const MaxProjectListUnit = 64 << 10
 
-const plFlushSize = 32 << 10
+// plFlushSize is the size of the filter's writes. A chunked HTTP/1.1
+// response costs two write(2) calls per Write (net/http buffers the chunk
+// header, fills its 4 KiB buffer with the start of the data and flushes it
+// before writing the rest): at 32 KiB that 4 KiB write was as costly as
+// the large one. 256 KiB per list in flight is the price.
+const plFlushSize = 256 << 10
 
 var errPLUnit = errors.New("pypi: project list entry larger than 64 KiB")
 
@@ -60,7 +67,7 @@ type projectListFilter struct {
 }
 
 // Write filters p; the output is written to the underlying writer in
-// 32 KiB batches.
+// batches of plFlushSize.
 func (pl *projectListFilter) Write(p []byte) (int, error) {
 	if pl.err != nil {
 		return 0, pl.err
@@ -191,6 +198,12 @@ func (pl *projectListFilter) processHTML(in []byte, final bool) (int, error) {
 			return w, nil
 		}
 		lt := i + k
+		if pl.drop == nil && lt+1 < len(in) && in[lt+1] == 'a' {
+			if ni, nl := pl.canonRun(in, lt, last); ni != lt {
+				i, last = ni, nl
+				continue
+			}
+		}
 		w := i + wsTail(in[i:lt])
 		if lt+2 >= len(in) && !final {
 			pl.emit(in[last:w])
@@ -431,6 +444,129 @@ func (pl *projectListFilter) anchorFast(in []byte, lt, last, w int, final bool) 
 	pl.out = append(pl.out, norm...)
 	pl.emit(slashQuote)
 	return end, hrefEnd, true
+}
+
+// swarIndexLT returns the index of the first '<' in in[i:] plus i, or -1.
+// It reads eight bytes at a time: the text of a list anchor is short, and
+// this is cheaper than the call bytes.IndexByte makes for it.
+func swarIndexLT(in []byte, i int) int {
+	for ; len(in)-i >= 8; i += 8 {
+		y := binary.LittleEndian.Uint64(in[i:]) ^ ('<' * swarOnes)
+		// The high bit of each byte of z is set exactly when the byte of y is 0.
+		if z := ^((y&swarLow7 + swarLow7) | y) & swarHighs; z != 0 {
+			return i + bits.TrailingZeros64(z)>>3
+		}
+	}
+	if k := bytes.IndexByte(in[i:], '<'); k >= 0 {
+		return i + k
+	}
+	return -1
+}
+
+// canonClass classifies the bytes of normalized project names for
+// canonRun: canonAlnum for [a-z0-9], canonDash for '-', 0 otherwise.
+var canonClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = canonAlnum
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = canonAlnum
+	}
+	t['-'] = canonDash
+	return
+}()
+
+const (
+	canonAlnum = 1
+	canonDash  = 2
+)
+
+const swarLow7 = 0x7f7f7f7f7f7f7f7f
+
+// swarBetween sets the high bit of each byte b of x with m < b < n and
+// clears every other bit (m < 128, n <= 128). Masking the high bits first
+// keeps every per-byte sum and difference inside its byte, so no carry or
+// borrow crosses into the next one.
+func swarBetween(x uint64, m, n uint64) uint64 {
+	t := x & swarLow7
+	return (swarOnes*(127+n) - t) & ^x & (t + swarOnes*(127-m)) & swarHighs
+}
+
+// canonRun rewrites, from the anchor at in[lt] on, the run of anchors in the
+// form every index serves, `<a href="/simple/<normalized name>/">text</a>`
+// with only whitespace between them, as anchorFast would: the escaped
+// prefix is inserted after `href="` and every other byte passes as it is.
+// Nothing is copied per anchor but the bytes before the insertion point.
+// It is only used without a drop function (a dropped anchor takes its
+// indentation, which this loop does not track). It stops before the first
+// anchor of any other form, or one that ends the write or is directly
+// followed by a tag (it may be a <br>, which anchorFast handles), and
+// returns where processHTML goes on (lt when it handled nothing) and the
+// new start of the pending output.
+func (pl *projectListFilter) canonRun(in []byte, lt, last int) (i, newLast int) {
+	const head = `<a href="/simple/`
+	const (
+		head0 = uint64('<') | uint64('a')<<8 | uint64(' ')<<16 | uint64('h')<<24 | uint64('r')<<32 | uint64('e')<<40 | uint64('f')<<48 | uint64('=')<<56
+		head8 = uint64('"') | uint64('/')<<8 | uint64('s')<<16 | uint64('i')<<24 | uint64('m')<<32 | uint64('p')<<40 | uint64('l')<<48 | uint64('e')<<56
+	)
+	ins := pl.hrefPrefix[1 : len(pl.hrefPrefix)-len("/simple/")]
+	i, newLast = lt, last
+	for {
+		ns := lt + len(head)
+		if len(in)-ns < 8 || binary.LittleEndian.Uint64(in[lt:]) != head0 || binary.LittleEndian.Uint64(in[lt+8:]) != head8 ||
+			in[lt+16] != '/' || canonClass[in[ns]] != canonAlnum {
+			return
+		}
+		// A normalized name: [a-z0-9] runs joined by single dashes, tested
+		// eight bytes at a time.
+		j, bad, prevD := ns, uint64(0), uint64(0)
+		for {
+			if len(in)-j < 8 || j-ns > 200 {
+				return
+			}
+			x := binary.LittleEndian.Uint64(in[j:])
+			a, d := swarBetween(x, '0'-1, '9'+1)|swarBetween(x, 'a'-1, 'z'+1), swarBetween(x, '-'-1, '-'+1)
+			if stop := ^(a | d) & swarHighs; stop != 0 {
+				k := uint(bits.TrailingZeros64(stop)) &^ 7 // bit offset of the first other byte
+				d &= 1<<k - 1
+				bad |= d & (d<<8 | prevD)
+				j += int(k >> 3)
+				break
+			}
+			bad |= d & (d<<8 | prevD)
+			prevD = d >> 56
+			j += 8
+		}
+		if bad != 0 || canonClass[in[j-1]] != canonAlnum || j-ns > 200 || len(in)-j < 3 ||
+			in[j] != '/' || in[j+1] != '"' || in[j+2] != '>' || string(in[ns:j]) == "simple" {
+			return
+		}
+		te := swarIndexLT(in, j+3)
+		if te < 0 {
+			return
+		}
+		if len(in)-te < 5 || string(in[te:te+4]) != "</a>" || in[te+4] == '<' {
+			return
+		}
+		pl.out = append(pl.out, in[newLast:lt+len(`<a href="`)]...)
+		pl.out = append(pl.out, ins...)
+		i, newLast = te+4, lt+len(`<a href="`)
+		if len(pl.out) >= plFlushSize {
+			if err := pl.flush(false); err != nil {
+				pl.err = err
+				return
+			}
+		}
+		// The next anchor, if only whitespace comes before it.
+		k := i
+		for k < len(in) && isHTMLSpace(in[k]) {
+			k++
+		}
+		if k+1 >= len(in) || in[k] != '<' || in[k+1] != 'a' {
+			return
+		}
+		lt = k
+	}
 }
 
 // hasFoldPrefixOf reports whether the ASCII lower-casing of t is a prefix

@@ -132,7 +132,10 @@ var plPieces = []string{
 
 var plNames = []string{"a", "abc", "Foo_Bar", "foo-bar", "foo--bar", "x.y", "Django", "zope.interface", "simple",
 	"a1", "-a", "a-", ".a", "ä", "naïve", "bad pkg", "a/b", "a?b", "a#b", "a:b", "a\\b", "A&amp;B", "Q", "", "x__y",
-	strings.Repeat("n", 199), strings.Repeat("n", 201), "pip", "simple/", "KELVIN\u212a", "a-_b", "a-.B", "x_-y", "q.-_z", "Zope-.Interface"}
+	strings.Repeat("n", 199), strings.Repeat("n", 201), "pip", "simple/", "KELVIN\u212a", "a-_b", "a-.B", "x_-y", "q.-_z", "Zope-.Interface",
+	// eight-byte boundaries of the SWAR name test
+	"abcdefg-h", "abcdefgh-ij", "abcdefg--hij", "abcdefgh--ij", "abcdefghijklmno-", "abcdefghijklmnop", "a0123456789z",
+	"abcdefgh\x80ij", "abcdefg\xffh", "abcdefgH", "abcdefghijklmnoP", "abcdef--", "-bcdefghi"}
 
 // randomPL builds a random HTML project list from plPieces.
 func randomPL(r *rand.Rand) []byte {

@@ -31,7 +31,7 @@ type refProjectListFilter struct {
 }
 
 // Write filters p; the output is written to the underlying writer in
-// 32 KiB batches.
+// batches of plFlushSize.
 func (pl *refProjectListFilter) Write(p []byte) (int, error) {
 	if pl.err != nil {
 		return 0, pl.err

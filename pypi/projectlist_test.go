@@ -3,6 +3,7 @@ package pypi
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"runtime"
 	"strings"
@@ -196,5 +197,96 @@ func TestProjectListBoundedMemory(t *testing.T) {
 	}
 	if grow := int64(after.HeapAlloc) - int64(before.HeapAlloc); grow > 1<<20 {
 		t.Fatalf("live heap grew by %d bytes for a %d byte list", grow, len(body))
+	}
+}
+
+func TestSwarBetween(t *testing.T) {
+	ranges := [][2]uint64{{'0' - 1, '9' + 1}, {'a' - 1, 'z' + 1}, {'-' - 1, '-' + 1}, {0, 128}, {126, 128}}
+	for _, r := range ranges {
+		for c := range 256 {
+			for lane := range 8 {
+				// c in one lane, the neighbours set to bytes that could
+				// carry or borrow into it
+				for _, fill := range []uint64{0x00, 0xff, 0x7f, 0x80, 0x2d} {
+					x := fill*swarOnes&^(0xff<<(8*lane)) | uint64(c)<<(8*lane)
+					got := swarBetween(x, r[0], r[1])>>(8*lane)&0xff == 0x80
+					if want := uint64(c) > r[0] && uint64(c) < r[1]; got != want {
+						t.Fatalf("between(%#x, %d, %d) lane %d = %v, want %v", x, r[0], r[1], lane, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSwarIndexLT(t *testing.T) {
+	for n := range 40 {
+		for at := -1; at < n; at++ {
+			b := bytes.Repeat([]byte{0x3d}, n) // '=' and '<' differ by one bit
+			if at >= 0 {
+				b[at] = '<'
+				if at+1 < n {
+					b[at+1] = '<'
+				}
+			}
+			for off := 0; off <= n; off++ {
+				want := bytes.IndexByte(b[off:], '<')
+				if want >= 0 {
+					want += off
+				}
+				if got := swarIndexLT(b, off); got != want {
+					t.Fatalf("swarIndexLT(%q, %d) = %d, want %d", b, off, got, want)
+				}
+			}
+		}
+	}
+}
+
+// The loop for warehouse's anchors (taken without a drop function) writes
+// what the general path (taken with one) writes, for names on either side
+// of every eight-byte boundary of its name test and anchors it must leave
+// to the general path, under every chunking.
+func TestProjectListCanonicalRun(t *testing.T) {
+	var names []string
+	for n := 1; n <= 26; n++ {
+		base := []byte(strings.Repeat("abcdefghijklmnopqrstuvwxyz0123456789", 1)[:n])
+		names = append(names, string(base))
+		for i := range n {
+			for _, c := range []byte{'-', 'A', '_', '.', 0x80, 0xff, '/', '"', '<', ' '} {
+				m := append([]byte(nil), base...)
+				m[i] = c
+				names = append(names, string(m))
+				if i+1 < n {
+					m[i+1] = c
+					names = append(names, string(m))
+				}
+			}
+		}
+	}
+	names = append(names, "simple", strings.Repeat("x", 200), strings.Repeat("x", 201), strings.Repeat("a-", 100)+"b")
+	var b strings.Builder
+	b.WriteString("<body>\n")
+	for i, n := range names {
+		sep := []string{"\n    ", "", "\r\n", " \t"}[i%4]
+		tail := []string{"</a>", "</a>", "</a><br/>", "</A>", "</a >"}[i%5]
+		text := []string{n, "Text", "", "x<b>y</b>"}[i%4]
+		head := []string{`<a href="/simple/`, `<a href="/simple/`, `<a href="/simplx/`, `<a href="/Simple/`, `<a href='/simple/`,
+			`<a hreg="/simple/`, `<a href="/simplex/`, `<a href="https://x/simple/`, `<a href="/x/simple/`, `<b href="/simple/`}[i%10]
+		fmt.Fprintf(&b, `%s%s/">%s%s%s`, head, n, text, tail, sep)
+	}
+	b.WriteString("</body>")
+	data := []byte(b.String())
+	noDrop := func(string) bool { return false }
+	for _, prefix := range []string{"/p", "", "/r/a&b\"c"} {
+		want := filterList(t, data, FormatHTML, prefix, noDrop, len(data))
+		for _, chunk := range []int{len(data), 1, 7, 8, 9, 31, 4096} {
+			if got := filterList(t, data, FormatHTML, prefix, nil, chunk); !bytes.Equal(got, want) {
+				i := 0
+				for i < min(len(got), len(want)) && got[i] == want[i] {
+					i++
+				}
+				t.Fatalf("prefix %q chunk %d: differs at %d:\n got %q\nwant %q", prefix, chunk, i, got[max(0, i-80):min(len(got), i+80)], want[max(0, i-80):min(len(want), i+80)])
+			}
+		}
 	}
 }
