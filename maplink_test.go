@@ -144,3 +144,33 @@ func TestAllIn(t *testing.T) {
 		}
 	}
 }
+
+// TestHasSlashDot: the 8-bytes-at-a-time "/." search agrees with
+// strings.Contains for every pair of bytes from an alphabet that includes
+// the neighbours of '/' and '.' (which a zero-byte test could confuse with
+// them) at every position of strings up to 20 bytes long.
+func TestHasSlashDot(t *testing.T) {
+	alpha := []byte{'/', '.', '-', '0', 'a', 0x2e ^ 1, 0x2f ^ 1, 0x7f}
+	for n := 0; n <= 20; n++ {
+		for pos := 0; pos < n; pos++ {
+			for _, c := range alpha {
+				for _, d := range alpha {
+					b := []byte(strings.Repeat("a", n))
+					b[pos] = c
+					if pos+1 < n {
+						b[pos+1] = d
+					}
+					if got, want := hasSlashDot(string(b)), strings.Contains(string(b), "/."); got != want {
+						t.Fatalf("hasSlashDot(%q) = %v, want %v", b, got, want)
+					}
+				}
+			}
+		}
+	}
+	for _, p := range []string{"/a/./b", "/a/../b", "/a/.", "/a/..", "/packages/ab/cd/x-1.0.tar.gz", "/a/.hidden/x"} {
+		want := !strings.Contains(p, "/./") && !strings.Contains(p, "/../") && !strings.HasSuffix(p, "/.") && !strings.HasSuffix(p, "/..")
+		if got := plainPath(p); got != want {
+			t.Errorf("plainPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

@@ -388,8 +388,12 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 	}
 	ix := parsedPages.Get()
 	defer parsedPages.Put(ix) // nothing keeps ix or its Files (their detached strings may be kept)
-	if err := pypi.ParseIndexInto(ix, body, format, x.route.Project); err != nil {
+	memoKey := nameMemoKey(x.repo.Name, x.route.Project)
+	if err := pypi.ParseIndexWith(ix, body, format, x.route.Project, knownNames.get(memoKey)); err != nil {
 		return x.upstreamFailure(w, rec, "upstream index could not be parsed: "+err.Error())
+	}
+	if !ix.MemoCovered() && len(ix.Files) > 0 {
+		knownNames.put(memoKey, pypi.NewNameMemo(ix))
 	}
 
 	if h.app.engine.NeedsUploadTime() && x.repo.scanManifest() && x.opts.Mode != ModeWarmup {

@@ -92,11 +92,17 @@ func checkFilename(filename string) error {
 // Versions keep their text (no PEP 440 normalization; '_' is not rewritten).
 // The common cases do not allocate.
 func ParseFilename(filename, project string) (FileInfo, error) {
-	if err := checkFilename(filename); err != nil {
-		return FileInfo{}, err
-	}
 	if project != "" && !IsNormalized(project) {
 		project = NormalizeName(project)
+	}
+	return parseFilenameNorm(filename, project)
+}
+
+// parseFilenameNorm is ParseFilename for a project name already normalized
+// (or ""): an index page parses every file with its page's project.
+func parseFilenameNorm(filename, project string) (FileInfo, error) {
+	if err := checkFilename(filename); err != nil {
+		return FileInfo{}, err
 	}
 	ext, typ := DistributionExt(filename)
 	stem := filename[:len(filename)-len(ext)]

@@ -39,6 +39,15 @@ func checkIndexInvariants(t *testing.T, data []byte, f Format, mask uint64) {
 		jsonDifferential(t, data, ix)
 	}
 	checkDetached(t, data, f, ix)
+	// The page parsed again with its own memo, and with the memo of a
+	// page whose files are shifted by one, parses the same.
+	for _, memo := range []*NameMemo{NewNameMemo(ix), {project: "demo", files: append([]memoName{{}}, NewNameMemo(ix).files...)}} {
+		again := new(Index)
+		if err := ParseIndexWith(again, bytes.Clone(data), f, "demo", memo); err != nil {
+			t.Fatalf("parse with a memo: %v", err)
+		}
+		sameParse(t, "with a memo", again, ix)
+	}
 	// identity
 	for _, links := range []LinkMapper{nil, identity} {
 		out, err := ix.Render(nil, make([]Edit, len(ix.Files)), links)

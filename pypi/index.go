@@ -40,12 +40,17 @@ type Index struct {
 	filesArr    span   // '[' .. ']' of "files" (b is the index of ']')
 	versionsArr span   // '[' .. ']' of "versions", a == -1 when absent
 	versionSp   []span // each "versions" element
+
+	memo     *NameMemo // of an earlier page of the project, or nil
+	memoHits int       // files whose name facts came from memo
 }
 
 // Flags of IndexFile.flags.
 const (
-	flagHrefBare uint8 = 1 << iota // HTML: <a href> without a value
-	flagURLPlain                   // URL has no byte the page format's escaping replaces (appendHTMLEscaped, appendJSONEscaped)
+	flagHrefBare   uint8 = 1 << iota // HTML: <a href> without a value
+	flagURLPlain                     // URL has no byte the page format's escaping replaces (appendHTMLEscaped, appendJSONEscaped)
+	flagNameParsed                   // Version and Type were parsed from Filename
+	flagOwnName                      // Filename and Version are a NameMemo's strings (not views of the body)
 )
 
 // ErrReleaseRemoved is returned by FilterJSONAPI for /pypi/<p>/<v>/json when
@@ -102,8 +107,15 @@ func ParseIndex(body []byte, f Format, project string) (*Index, error) {
 // ParseIndex documents as having memory of their own stay valid. On error
 // ix holds no page.
 func ParseIndexInto(ix *Index, body []byte, f Format, project string) error {
+	return parseIndex(ix, body, f, project, nil)
+}
+
+func parseIndex(ix *Index, body []byte, f Format, project string, memo *NameMemo) error {
 	if project != "" && !IsNormalized(project) {
 		project = NormalizeName(project)
+	}
+	if memo != nil && memo.project != project {
+		memo = nil
 	}
 	// Invariant: Files[len:cap] is zero, so no reference to an earlier page
 	// survives in the spare capacity. The entries this parse writes are
@@ -112,7 +124,7 @@ func ParseIndexInto(ix *Index, body []byte, f Format, project string) error {
 	prev := len(ix.Files)
 	files := ix.Files[:0]
 	// Copying the page was 8-16% of an uncached page request under load.
-	*ix = Index{Format: f, Project: project, s: unsafe.String(unsafe.SliceData(body), len(body)), Files: files}
+	*ix = Index{Format: f, Project: project, s: unsafe.String(unsafe.SliceData(body), len(body)), Files: files, memo: memo}
 	defer func() {
 		// (When Files grew into new storage, the old one is garbage.)
 		if n := len(ix.Files); unsafe.SliceData(ix.Files) == unsafe.SliceData(files) && n < prev {
@@ -154,6 +166,9 @@ func (ix *Index) detach() {
 	n := len(ix.ProjectStatus)
 	for i := range ix.Files {
 		f := &ix.Files[i]
+		if f.flags&flagOwnName != 0 {
+			continue
+		}
 		n += len(f.Filename)
 		if offsetIn(f.Version, f.Filename) < 0 {
 			n += len(f.Version)
@@ -164,6 +179,9 @@ func (ix *Index) detach() {
 	b.WriteString(ix.ProjectStatus)
 	for i := range ix.Files {
 		f := &ix.Files[i]
+		if f.flags&flagOwnName != 0 {
+			continue
+		}
 		b.WriteString(f.Filename)
 		if offsetIn(f.Version, f.Filename) < 0 {
 			b.WriteString(f.Version)
@@ -177,6 +195,9 @@ func (ix *Index) detach() {
 	ix.ProjectStatus = next(len(ix.ProjectStatus))
 	for i := range ix.Files {
 		f := &ix.Files[i]
+		if f.flags&flagOwnName != 0 {
+			continue // the memo's strings
+		}
 		old := f.Filename
 		f.Filename = next(len(old))
 		if k := offsetIn(f.Version, old); k >= 0 {
@@ -295,17 +316,26 @@ func (ix *Index) fileDetails(f *IndexFile) {
 		return
 	}
 	f.Filename = name
-	ix.parseName(f)
+	ix.parseName(f, len(ix.Files))
 }
 
 // parseName fills Version and Type from Filename.
-func (ix *Index) parseName(f *IndexFile) {
-	fi, err := ParseFilename(f.Filename, ix.Project)
+// parseName sets f's Version and Type from its Filename (or ParseErr); f
+// is, or will be, ix.Files[i].
+func (ix *Index) parseName(f *IndexFile, i int) {
+	if e, ok := ix.memoLookup(i, f.Filename); ok {
+		f.Filename, f.Version, f.Type = e.filename, e.version, e.typ
+		f.flags |= flagNameParsed | flagOwnName
+		ix.memoHits++
+		return
+	}
+	fi, err := parseFilenameNorm(f.Filename, ix.Project) // normalized by parseIndex
 	if err != nil {
 		f.ParseErr = err
 		return
 	}
 	f.Version, f.Type = fi.Version, fi.Type
+	f.flags |= flagNameParsed
 }
 
 // fragmentHash returns the sha256 value of a "#sha256=<hex>" fragment

@@ -691,7 +691,7 @@ func (p *jsonParser) fileCheck(f *IndexFile) {
 		// forbids them raw), and no DEL (ctl): nothing to escape.
 		f.flags |= flagURLPlain
 	}
-	p.ix.parseName(f)
+	p.ix.parseName(f, len(p.ix.Files)-1)
 	name, _, err := linkFilename(f.URL)
 	switch {
 	case f.ParseErr != nil:
