@@ -1444,7 +1444,9 @@ func (f *fileMemo) learnPage(ix *pypi.Index) uint64 {
 			f.epoch++
 		}
 		m := pageFileMeta(fi, ix.Project, ix.ProjectStatus)
-		m.sha256 = strings.Clone(m.sha256) // Sha256 points into the page body
+		if !fi.OwnsSha256() {
+			m.sha256 = strings.Clone(m.sha256) // Sha256 points into the page body
+		}
 		f.m[fi.Filename] = m
 	}
 	e = f.epoch

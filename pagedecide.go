@@ -237,7 +237,7 @@ func (m *pageMatcher) matches(d *pageDecision) bool {
 }
 
 // facts returns the facts of every file, with memory of their own where the
-// page's strings point into its body (Sha256).
+// page's strings point into its body (Sha256, unless the name memo's).
 func (m *pageMatcher) facts() []pageFile {
 	files := make([]pageFile, len(m.ix.Files))
 	var shas, classes []byte
@@ -247,7 +247,12 @@ func (m *pageMatcher) facts() []pageFile {
 		f := &m.ix.Files[i]
 		files[i] = pageFile{filename: f.Filename, version: f.Version, typ: f.Type, uploaded: uploadNanos(f.UploadTime), flags: fileFlags(f)}
 		spans[i].a = len(shas)
-		shas = append(shas, f.Sha256...)
+		if f.OwnsSha256() {
+			files[i].sha256 = f.Sha256 // shared with the name memo: later pages compare by pointer
+			spans[i].a = -1
+		} else {
+			shas = append(shas, f.Sha256...)
+		}
 		spans[i].b = len(shas)
 		spans[i].c = len(classes)
 		classes = append(classes, m.class(i)...)
@@ -255,7 +260,10 @@ func (m *pageMatcher) facts() []pageFile {
 	}
 	s, c := string(shas), string(classes)
 	for i := range files {
-		files[i].sha256, files[i].class = s[spans[i].a:spans[i].b], c[spans[i].c:spans[i].d]
+		if spans[i].a >= 0 {
+			files[i].sha256 = s[spans[i].a:spans[i].b]
+		}
+		files[i].class = c[spans[i].c:spans[i].d]
 	}
 	return files
 }

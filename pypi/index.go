@@ -51,6 +51,7 @@ const (
 	flagURLPlain                     // URL has no byte the page format's escaping replaces (appendHTMLEscaped, appendJSONEscaped)
 	flagNameParsed                   // Version and Type were parsed from Filename
 	flagOwnName                      // Filename and Version are a NameMemo's strings (not views of the body)
+	flagOwnSha                       // Sha256 is a NameMemo's string
 )
 
 // ErrReleaseRemoved is returned by FilterJSONAPI for /pypi/<p>/<v>/json when
@@ -326,6 +327,10 @@ func (ix *Index) parseName(f *IndexFile, i int) {
 	if e, ok := ix.memoLookup(i, f.Filename); ok {
 		f.Filename, f.Version, f.Type = e.filename, e.version, e.typ
 		f.flags |= flagNameParsed | flagOwnName
+		if f.Sha256 == e.sha256 {
+			f.Sha256 = e.sha256
+			f.flags |= flagOwnSha
+		}
 		ix.memoHits++
 		return
 	}

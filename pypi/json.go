@@ -2,6 +2,7 @@ package pypi
 
 import (
 	"errors"
+	"math/bits"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -67,10 +68,14 @@ func (p *jsonParser) str() (a, b int, esc bool, err error) {
 	for {
 		// 8 bytes at a time up to the word with a quote, a backslash or
 		// a control character (URLs and hashes are long), then bytewise.
+		// The lowest flagged byte of the word is exact (only bytes above
+		// a flagged one can be flagged by a borrow), so it is where the
+		// bytewise part starts.
 		for i+8 <= len(s) {
 			x := load64(s, i)
 			q, bs := x^(0x22*swarOnes), x^(0x5c*swarOnes)
-			if ((x-0x20*swarOnes)&^x|(q-swarOnes)&^q|(bs-swarOnes)&^bs)&swarHighs != 0 {
+			if m := ((x-0x20*swarOnes)&^x | (q-swarOnes)&^q | (bs-swarOnes)&^bs) & swarHighs; m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			i += 8
@@ -203,7 +208,8 @@ func (p *jsonParser) number() (int, int, error) {
 			i++
 		}
 	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+	exp := i < len(s) && (s[i] == 'e' || s[i] == 'E')
+	if exp {
 		i++
 		if i < len(s) && (s[i] == '+' || s[i] == '-') {
 			i++
@@ -220,7 +226,7 @@ func (p *jsonParser) number() (int, int, error) {
 	// error to serde_json (uv) and encoding/json: clients would disagree
 	// on whether the page is valid at all.
 	// Only an exponent or more than 308 digits can reach that range.
-	if i-a > 308 || strings.ContainsAny(s[a:i], "eE") {
+	if i-a > 308 || exp {
 		if _, err := strconv.ParseFloat(s[a:i], 64); err != nil {
 			p.i = a
 			return 0, 0, p.err("number out of range")

@@ -11,17 +11,18 @@ import (
 )
 
 // sameParse fails unless got holds what a fresh ParseIndex gave (want),
-// apart from the flag that says whose memory the name strings are.
+// apart from the flags that say whose memory the strings are.
 func sameParse(t *testing.T, name string, got, want *Index) {
 	t.Helper()
 	if len(got.Files) != len(want.Files) {
 		t.Fatalf("%s: %d files, fresh parse %d", name, len(got.Files), len(want.Files))
 	}
 	for i := range want.Files {
-		g := got.Files[i]
-		g.flags &^= flagOwnName
-		if !reflect.DeepEqual(g, want.Files[i]) {
-			t.Fatalf("%s: file %d differs:\n got %+v\nwant %+v", name, i, g, want.Files[i])
+		g, w := got.Files[i], want.Files[i]
+		g.flags &^= flagOwnName | flagOwnSha
+		w.flags &^= flagOwnName | flagOwnSha
+		if !reflect.DeepEqual(g, w) {
+			t.Fatalf("%s: file %d differs:\n got %+v\nwant %+v", name, i, g, w)
 		}
 	}
 	if !reflect.DeepEqual(got.Versions, want.Versions) || got.Name != want.Name || got.ProjectStatus != want.ProjectStatus {
@@ -52,6 +53,9 @@ func TestNameMemo(t *testing.T) {
 		f.Filename = "zope_interface-" + []string{"not a version", "9.9"}[i-3] + ".tar.gz"
 		f.URL = f.URL[:strings.LastIndexByte(f.URL, '/')+1] + strings.ReplaceAll(f.Filename, " ", "%20")
 	}
+	reshaed := renamed
+	reshaed.Files = append([]pagegen.File(nil), renamed.Files...)
+	reshaed.Files[7].Sha256 = strings.Repeat("e", 64)
 	for _, format := range []Format{FormatHTML, FormatJSON} {
 		render := func(p *pagegen.Project) []byte {
 			if format == FormatJSON {
@@ -64,6 +68,12 @@ func TestNameMemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		memo := NewNameMemo(first)
+		for i := range first.Files {
+			f := &first.Files[i]
+			if f.OwnsSha256() != (memo.files[i].filename != "") || f.OwnsSha256() && unsafe.StringData(f.Sha256) != unsafe.StringData(memo.files[i].sha256) {
+				t.Fatalf("%v: file %d of the memo's page does not hold the memo's sha256", format, i)
+			}
+		}
 		if memo.Len() != len(first.Files) || memo.files[3].filename != "" || memo.files[4].filename == "" {
 			t.Fatalf("%v: memo of %d files; an unparsable name must not be kept, a parsable one must", format, memo.Len())
 		}
@@ -79,6 +89,7 @@ func TestNameMemo(t *testing.T) {
 			{"original names", base, "zope-interface", len(base.Files) - 2, false, false},
 			{"release inserted", &shifted, "zope-interface", 60 - 2, false, false},
 			{"other project", base, "zope-interface2", 0, false, true},
+			{"a file's sha256 changed", &reshaed, "zope-interface", len(renamed.Files) - 1, false, false},
 			{"unnormalized project name", &renamed, "Zope_Interface", len(renamed.Files) - 1, false, false},
 		} {
 			want, err := ParseIndex(render(c.page), format, c.project)
@@ -100,6 +111,11 @@ func TestNameMemo(t *testing.T) {
 				if fromMemo && (c.memoless || unsafe.StringData(f.Filename) != unsafe.StringData(memo.files[i].filename)) {
 					t.Fatalf("%v %s: file %d: Filename is not the memo's string", format, c.name, i)
 				}
+				// The memo's sha256 string exactly when the value is the same.
+				ownSha := fromMemo && f.Sha256 == memo.files[i].sha256
+				if (f.flags&flagOwnSha != 0) != ownSha || ownSha && unsafe.StringData(f.Sha256) != unsafe.StringData(memo.files[i].sha256) {
+					t.Fatalf("%v %s: file %d: sha256 %q from the memo %v, memo has %q", format, c.name, i, f.Sha256, f.flags&flagOwnSha != 0, memo.files[i].sha256)
+				}
 			}
 			// The strings callers may keep (detach) survive the body.
 			for i := range body {
@@ -118,6 +134,16 @@ func TestNameMemo(t *testing.T) {
 			t.Fatal(err)
 		}
 		full := NewNameMemo(again)
+		// A memo made from a page parsed with a memo shares its strings.
+		if err := ParseIndexWith(again, render(base), format, "zope-interface", full); err != nil {
+			t.Fatal(err)
+		}
+		fuller := NewNameMemo(again)
+		for i := range fuller.files {
+			if fuller.files[i].sha256 != full.files[i].sha256 || unsafe.StringData(fuller.files[i].sha256) != unsafe.StringData(full.files[i].sha256) {
+				t.Fatalf("%v: file %d: a memo of a memo-parsed page does not share the sha256", format, i)
+			}
+		}
 		if err := ParseIndexWith(again, render(base), format, "zope-interface", full); err != nil {
 			t.Fatal(err)
 		}
