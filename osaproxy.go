@@ -387,9 +387,13 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 		return x.upstreamFailure(w, rec, fmt.Sprintf("upstream index has unexpected Content-Type %q", ct))
 	}
 	ix := parsedPages.Get()
-	defer parsedPages.Put(ix) // nothing keeps ix or its Files (their detached strings may be kept)
+	defer func() {
+		ix.ReleaseSplitter()
+		parsedPages.Put(ix) // nothing keeps ix or its Files (their detached strings may be kept)
+	}()
 	memoKey := nameMemoKey(x.repo.Name, x.route.Project)
-	if err := pypi.ParseIndexWith(ix, body, format, x.route.Project, knownNames.get(memoKey)); err != nil {
+	pm := x.mapper(x.repo.registry, x.route.UpstreamPath)
+	if err := pypi.ParseIndexWith(ix, body, format, x.route.Project, knownNames.get(memoKey), pm); err != nil {
 		return x.upstreamFailure(w, rec, "upstream index could not be parsed: "+err.Error())
 	}
 	if !ix.MemoCovered() && len(ix.Files) > 0 {
@@ -414,7 +418,7 @@ func (x *exchange) serveIndex(w http.ResponseWriter, r *http.Request) error {
 			Details:  sum.details(), Policies: rec.Policies, Advisories: rec.Advisories, Snapshot: sum.snapshot,
 		})
 	}
-	mapper := x.mapper(x.repo.registry, x.route.UpstreamPath).withBase(ix.BaseHref)
+	mapper := pm.withBase(ix.BaseHref) // pm itself without a <base>: its parse-time splits are used
 	out := pageBufs.Get()
 	out.Reset()
 	defer pageBufs.Put(out)

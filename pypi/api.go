@@ -107,6 +107,8 @@ type IndexFile struct {
 	ins        int     // JSON: end of the last member's value (where a missing "yanked" is inserted)
 	sep, colon span    // JSON: separator and colon text to reuse when inserting a member
 	flags      uint8
+	split      int32  // 1 + the cut of the link split at parse time (ParseIndexWith), 0 for none
+	splitHead  string // its head
 }
 
 // span is a half-open byte range of the source; a == b == -1 means absent.

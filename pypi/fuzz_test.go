@@ -43,10 +43,27 @@ func checkIndexInvariants(t *testing.T, data []byte, f Format, mask uint64) {
 	// page whose files are shifted by one, parses the same.
 	for _, memo := range []*NameMemo{NewNameMemo(ix), {project: "demo", files: append([]memoName{{}}, NewNameMemo(ix).files...)}} {
 		again := new(Index)
-		if err := ParseIndexWith(again, bytes.Clone(data), f, "demo", memo); err != nil {
+		if err := ParseIndexWith(again, bytes.Clone(data), f, "demo", memo, nil); err != nil {
 			t.Fatalf("parse with a memo: %v", err)
 		}
 		sameParse(t, "with a memo", again, ix)
+	}
+	// Links split while parsing render as links split at render time.
+	{
+		sp := &countingSplitter{origin: "https://files.pythonhosted.org", head: "/p", skip: "1.0"}
+		pre := new(Index)
+		if err := ParseIndexWith(pre, bytes.Clone(data), f, "demo", nil, sp); err != nil {
+			t.Fatalf("parse with a splitter: %v", err)
+		}
+		ed := make([]Edit, len(ix.Files))
+		for i := range ed {
+			ed[i].Action = Action(mask >> (i % 64) & 1) // Keep or Remove
+		}
+		a, errA := pre.Render(nil, ed, sp)
+		b, errB := ix.Render(nil, ed, &countingSplitter{origin: "https://files.pythonhosted.org", head: "/p", skip: "1.0"})
+		if (errA == nil) != (errB == nil) || !bytes.Equal(a, b) {
+			t.Fatalf("parse-time splits render differently (%v, %v)", errA, errB)
+		}
 	}
 	// identity
 	for _, links := range []LinkMapper{nil, identity} {

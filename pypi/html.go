@@ -441,6 +441,7 @@ func (p *htmlParser) anchor(i int) (int, error) {
 	}
 	var ctl bool
 	f.URL, ctl = cleanURLCheck(p.un.unescape(rawHref))
+	p.ix.preSplit(&f)
 	if !hasHTMLSpecial(f.URL) {
 		f.flags |= flagURLPlain
 	}
@@ -526,13 +527,13 @@ type htmlOp struct {
 	kind uint8
 }
 
-func (ix *Index) renderHTML(dst []byte, edits []Edit, links LinkMapper) ([]byte, error) {
+func (ix *Index) renderHTML(dst []byte, edits []Edit, links LinkMapper, pre bool) ([]byte, error) {
 	s := ix.s
 	pos := 0
 	plainHead := ""
 	for i := range ix.Files {
 		f := &ix.Files[i]
-		e, link := decide(f, i, edits, links)
+		e, link := decide(f, i, edits, links, pre)
 		switch e.Action {
 		case Remove:
 			start, end := f.start, f.end

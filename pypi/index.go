@@ -41,8 +41,9 @@ type Index struct {
 	versionsArr span   // '[' .. ']' of "versions", a == -1 when absent
 	versionSp   []span // each "versions" element
 
-	memo     *NameMemo // of an earlier page of the project, or nil
-	memoHits int       // files whose name facts came from memo
+	memo     *NameMemo    // of an earlier page of the project, or nil
+	memoHits int          // files whose name facts came from memo
+	split    LinkSplitter // splits links as they are parsed (ParseIndexWith), or nil
 }
 
 // Flags of IndexFile.flags.
@@ -108,10 +109,10 @@ func ParseIndex(body []byte, f Format, project string) (*Index, error) {
 // ParseIndex documents as having memory of their own stay valid. On error
 // ix holds no page.
 func ParseIndexInto(ix *Index, body []byte, f Format, project string) error {
-	return parseIndex(ix, body, f, project, nil)
+	return parseIndex(ix, body, f, project, nil, nil)
 }
 
-func parseIndex(ix *Index, body []byte, f Format, project string, memo *NameMemo) error {
+func parseIndex(ix *Index, body []byte, f Format, project string, memo *NameMemo, split LinkSplitter) error {
 	if project != "" && !IsNormalized(project) {
 		project = NormalizeName(project)
 	}
@@ -125,7 +126,7 @@ func parseIndex(ix *Index, body []byte, f Format, project string, memo *NameMemo
 	prev := len(ix.Files)
 	files := ix.Files[:0]
 	// Copying the page was 8-16% of an uncached page request under load.
-	*ix = Index{Format: f, Project: project, s: unsafe.String(unsafe.SliceData(body), len(body)), Files: files, memo: memo}
+	*ix = Index{Format: f, Project: project, s: unsafe.String(unsafe.SliceData(body), len(body)), Files: files, memo: memo, split: split}
 	defer func() {
 		// (When Files grew into new storage, the old one is garbage.)
 		if n := len(ix.Files); unsafe.SliceData(ix.Files) == unsafe.SliceData(files) && n < prev {
@@ -240,10 +241,11 @@ func (ix *Index) Render(dst []byte, edits []Edit, links LinkMapper) ([]byte, err
 	if len(edits) > len(ix.Files) {
 		return dst, errors.New("pypi: more edits than files")
 	}
+	pre := ix.usesSplitter(links)
 	if ix.Format == FormatJSON {
-		return ix.renderJSON(dst, edits, links)
+		return ix.renderJSON(dst, edits, links, pre)
 	}
-	return ix.renderHTML(dst, edits, links)
+	return ix.renderHTML(dst, edits, links, pre)
 }
 
 // mappedLink is a file's link after mapping: head + tail.
@@ -254,8 +256,9 @@ func (m mappedLink) same(url string) bool {
 	return len(m.head)+len(m.tail) == len(url) && strings.HasPrefix(url, m.head) && strings.HasSuffix(url, m.tail)
 }
 
-// decide returns the effective action and mapped link for file i.
-func decide(f *IndexFile, i int, edits []Edit, links LinkMapper) (Edit, mappedLink) {
+// decide returns the effective action and mapped link for file i; pre
+// says that links made f's parse-time split (ParseIndexWith).
+func decide(f *IndexFile, i int, edits []Edit, links LinkMapper, pre bool) (Edit, mappedLink) {
 	e := Edit{Action: Keep}
 	if i < len(edits) {
 		e = edits[i]
@@ -268,6 +271,9 @@ func decide(f *IndexFile, i int, edits []Edit, links LinkMapper) (Edit, mappedLi
 	}
 	if links == nil {
 		return e, mappedLink{tail: f.URL}
+	}
+	if pre && f.split > 0 {
+		return e, mappedLink{head: f.splitHead, tail: f.URL[f.split-1:]}
 	}
 	if sp, ok := links.(LinkSplitter); ok {
 		if head, cut, ok := sp.SplitLink(f.URL); ok && cut >= 0 && cut <= len(f.URL) {

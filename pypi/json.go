@@ -692,6 +692,7 @@ func (p *jsonParser) nullOr(key string) error {
 func (p *jsonParser) fileCheck(f *IndexFile) {
 	var ctl bool
 	f.URL, ctl = cleanURLCheck(f.URL)
+	p.ix.preSplit(f)
 	if !ctl && f.hrefEnd-f.hrefStart == len(f.URL)+2 {
 		// Written without escapes: no '"', '\\' or control byte (JSON
 		// forbids them raw), and no DEL (ctl): nothing to escape.
@@ -717,7 +718,7 @@ type decision struct {
 	link mappedLink
 }
 
-func (ix *Index) renderJSON(dst []byte, edits []Edit, links LinkMapper) ([]byte, error) {
+func (ix *Index) renderJSON(dst []byte, edits []Edit, links LinkMapper, pre bool) ([]byte, error) {
 	s := ix.s
 	dp := decisionBufs.Get()
 	defer decisionBufs.Put(dp)
@@ -728,7 +729,7 @@ func (ix *Index) renderJSON(dst []byte, edits []Edit, links LinkMapper) ([]byte,
 	defer clear(decs) // no link or reason of this page stays reachable from the pool
 	anyRemoved := false
 	for i := range ix.Files {
-		decs[i].e, decs[i].link = decide(&ix.Files[i], i, edits, links)
+		decs[i].e, decs[i].link = decide(&ix.Files[i], i, edits, links, pre)
 		anyRemoved = anyRemoved || decs[i].e.Action == Remove
 	}
 	var drop []bool
