@@ -1,9 +1,6 @@
 package pypi
 
-import (
-	"reflect"
-	"strings"
-)
+import "strings"
 
 // A NameMemo holds the filenames of one project page in page order, with the
 // version and type parsing derived from each, in memory of its own. Parsing
@@ -83,45 +80,7 @@ func (ix *Index) MemoCovered() bool {
 	return ix.memo != nil && ix.memoHits == len(ix.Files) && len(ix.memo.files) == len(ix.Files)
 }
 
-// ParseIndexWith is ParseIndexInto with the memo of an earlier page of the
-// project (nil, or one made for another project, is ignored) and, when
-// split is not nil, each file's link split by it as soon as the link is
-// parsed: its bytes are in the cache then, and no longer when the page is
-// rendered (splitting 6,000 links in a pass of its own was an eighth of an
-// uncached JSON page, most of it waiting for memory). Render uses these
-// splits when it is given that same splitter as its LinkMapper, and splits
-// again otherwise.
-func ParseIndexWith(ix *Index, body []byte, f Format, project string, memo *NameMemo, split LinkSplitter) error {
-	return parseIndex(ix, body, f, project, memo, split)
-}
-
-// preSplit splits f's link with the page's splitter, if any.
-func (ix *Index) preSplit(f *IndexFile) {
-	if ix.split == nil {
-		return
-	}
-	if head, cut, ok := ix.split.SplitLink(f.URL); ok && cut >= 0 && cut <= len(f.URL) {
-		f.splitHead, f.split = head, int32(cut)+1
-	}
-}
-
-// ReleaseSplitter drops ix's reference to the splitter it was parsed with:
-// an Index kept for reuse should not keep it (and what it refers to) alive.
-// Render no longer uses the parse-time splits afterwards.
-func (ix *Index) ReleaseSplitter() { ix.split = nil }
-
-// usesSplitter reports whether links is the splitter ix was parsed with
-// (the same comparable value), so the splits made then are its splits.
-func (ix *Index) usesSplitter(links LinkMapper) bool {
-	if ix.split == nil || links == nil {
-		return false
-	}
-	a, b := any(ix.split), any(links)
-	t := reflect.TypeOf(a)
-	return t == reflect.TypeOf(b) && t.Comparable() && a == b
-}
-
-// memoName returns the memo's facts for the file at position i named
+// memoLookup returns the memo's facts for the file at position i named
 // filename, if the memo has that file there.
 func (ix *Index) memoLookup(i int, filename string) (*memoName, bool) {
 	if ix.memo == nil || i >= len(ix.memo.files) {
