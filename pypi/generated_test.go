@@ -39,14 +39,8 @@ func TestGeneratedPagesRender(t *testing.T) {
 	}
 	want := without(p, dropRule)
 	for _, format := range []Format{FormatHTML, FormatJSON} {
-		body, wantBody := p.HTML(), want.HTML()
-		if format == FormatJSON {
-			body, wantBody = p.JSON(), want.JSON()
-		}
-		ix, err := ParseIndex(body, format, "zope-interface")
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ix := parsedPage(t, p, format, "zope-interface")
+		wantBody := pageBody(want, format)
 		if len(ix.Files) != len(p.Files) || ix.ProjectStatus != "active" {
 			t.Fatalf("format %d: %d files", format, len(ix.Files))
 		}
@@ -87,10 +81,7 @@ func TestAllocationsIndependentOfFiles(t *testing.T) {
 	large := pagegen.NewProject(1, "demo", 200, 5)
 	for _, format := range []Format{FormatHTML, FormatJSON} {
 		count := func(p *pagegen.Project) float64 {
-			body := p.HTML()
-			if format == FormatJSON {
-				body = p.JSON()
-			}
+			body := pageBody(p, format)
 			dst := make([]byte, 0, 2*len(body))
 			edits := make([]Edit, len(p.Files))
 			for i := range edits {

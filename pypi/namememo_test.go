@@ -57,12 +57,7 @@ func TestNameMemo(t *testing.T) {
 	reshaed.Files = append([]pagegen.File(nil), renamed.Files...)
 	reshaed.Files[7].Sha256 = strings.Repeat("e", 64)
 	for _, format := range []Format{FormatHTML, FormatJSON} {
-		render := func(p *pagegen.Project) []byte {
-			if format == FormatJSON {
-				return p.JSON()
-			}
-			return p.HTML()
-		}
+		render := func(p *pagegen.Project) []byte { return pageBody(p, format) }
 		first := new(Index)
 		if err := ParseIndexInto(first, render(&renamed), format, "zope-interface"); err != nil {
 			t.Fatal(err)

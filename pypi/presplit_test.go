@@ -54,14 +54,7 @@ func TestParseTimeSplit(t *testing.T) {
 		return &countingSplitter{origin: origin, head: head, skip: skip}
 	}
 	for _, format := range []Format{FormatHTML, FormatJSON} {
-		body := p.JSON()
-		if format == FormatHTML {
-			body = p.HTML()
-		}
-		plain, err := ParseIndex(body, format, "demo")
-		if err != nil {
-			t.Fatal(err)
-		}
+		body, plain := parsedPage(t, p, format, "demo")
 		ed := make([]Edit, len(plain.Files))
 		kept, declined := 0, 0
 		for i := range ed {

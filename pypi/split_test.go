@@ -65,14 +65,7 @@ func TestSplitLinkRendersAlike(t *testing.T) {
 		plain bool
 	}{{FormatHTML, false}, {FormatHTML, true}, {FormatJSON, false}, {FormatJSON, true}} {
 		f := c.f
-		body := p.HTML()
-		if f == FormatJSON {
-			body = p.JSON()
-		}
-		ix, err := ParseIndex(body, f, "demo")
-		if err != nil {
-			t.Fatal(err)
-		}
+		body, ix := parsedPage(t, p, f, "demo")
 		edits := make([]Edit, len(ix.Files))
 		for i := range edits {
 			switch i % 5 {
